@@ -1,0 +1,174 @@
+// One registry's authentication: learns the challenge from `GET /v2/` once, then hands out an
+// Authorization header per scope set, from a cache renewed before tokens expire. The registry
+// client above never sees credentials, only header values.
+import { AcrImportError } from '../errors.js';
+import { header, type Transport } from '../transport/http.js';
+import { parseChallenges, type Challenge } from './challenge.js';
+import type { Credential } from './docker-config.js';
+import { getToken, postToken, type BearerChallenge, type IssuedToken } from './token-service.js';
+
+/**
+ * The seam for sign-in schemes that produce a refresh token on demand, such as exchanging an
+ * Entra ID token at ACR's /oauth2/exchange. Called again when a refresh token is refused.
+ */
+export interface RefreshTokenSource {
+  /** Said in messages: "Entra ID (DefaultAzureCredential)". Never a secret. */
+  readonly description: string;
+  refreshToken(ctx: { challenge: BearerChallenge; baseUrl: string; registry: string; forceNew: boolean }): Promise<string>;
+}
+
+export type AuthCredential = Credential | { kind: 'exchange'; source: RefreshTokenSource };
+
+export function describeCredential(c: AuthCredential): string {
+  switch (c.kind) {
+    case 'anonymous':
+      return 'anonymous';
+    case 'basic':
+      return `user ${c.username}`;
+    case 'refresh-token':
+      return 'a refresh token';
+    case 'access-token':
+      return 'an access token';
+    case 'exchange':
+      return c.source.description;
+  }
+}
+
+/** Renew this long before expiry: a quarter of the lifetime, at most a minute. */
+function renewMargin(t: IssuedToken): number {
+  return Math.min(60_000, t.lifetimeMs / 4);
+}
+
+export class RegistryAuthenticator {
+  private challenge?: Promise<Challenge | undefined>;
+  private readonly tokens = new Map<string, Promise<IssuedToken>>();
+  /** Token requests made, per scope-set key (tests and --debug read it). */
+  readonly tokenRequests = new Map<string, number>();
+
+  constructor(
+    private readonly transport: Transport,
+    readonly baseUrl: string,
+    /** The registry as users name it, for messages. */
+    readonly registry: string,
+    readonly credential: AuthCredential,
+  ) {}
+
+  /** The Authorization header for a request needing `scopes`, or undefined when none is needed. */
+  async authorization(scopes: string[]): Promise<string | undefined> {
+    const challenge = await this.learnChallenge();
+    if (!challenge) return this.credential.kind === 'basic' ? basicHeader(this.credential) : undefined;
+    if (challenge.scheme === 'basic') {
+      if (this.credential.kind === 'basic') return basicHeader(this.credential);
+      if (this.credential.kind === 'anonymous') return undefined;
+      throw new AcrImportError('auth', `${this.registry} asks for a username and password (Basic), but ${describeCredential(this.credential)} was given.`);
+    }
+    if (challenge.scheme !== 'bearer' || !challenge.params.realm) {
+      throw new AcrImportError('auth', `${this.registry} asks for an unsupported authentication scheme '${challenge.scheme}'.`);
+    }
+    // A bare access token is used as it is; there is no token service round trip to make.
+    if (this.credential.kind === 'access-token') return `Bearer ${this.credential.token}`;
+    const token = await this.token(scopes, { realm: challenge.params.realm, service: challenge.params.service });
+    return `Bearer ${token.token}`;
+  }
+
+  /**
+   * After a 401 mid-job (token expired or revoked): forget cached tokens for these scopes, take
+   * the new challenge if the registry sent one, and return a fresh header. Called once per request.
+   */
+  async reauthorize(scopes: string[], wwwAuthenticate: string | string[] | undefined): Promise<string | undefined> {
+    this.tokens.delete(scopeKey(scopes));
+    const fresh = pickChallenge(parseChallenges(wwwAuthenticate));
+    if (fresh) this.challenge = Promise.resolve(fresh);
+    this.forceNewRefresh = true;
+    return this.authorization(scopes);
+  }
+
+  private forceNewRefresh = false;
+
+  private learnChallenge(): Promise<Challenge | undefined> {
+    this.challenge ??= this.ping().catch((err) => {
+      this.challenge = undefined; // let a later call try again
+      throw err;
+    });
+    return this.challenge;
+  }
+
+  private async ping(): Promise<Challenge | undefined> {
+    const res = await this.transport.send({ method: 'GET', url: `${this.baseUrl}/v2/` });
+    await res.body.dump().catch(() => undefined);
+    if (res.status === 401) {
+      const c = pickChallenge(parseChallenges(res.headers['www-authenticate']));
+      if (!c) throw new AcrImportError('auth', `${this.registry} answered 401 without a usable WWW-Authenticate challenge.`);
+      return c;
+    }
+    if (res.status >= 200 && res.status < 300) return undefined;
+    const type = header(res.headers, 'content-type') ?? '';
+    if (res.status === 404 || /html/i.test(type)) {
+      throw new AcrImportError('integrity', `${this.registry} does not speak the registry API (GET /v2/ answered HTTP ${res.status}${/html/i.test(type) ? ' with HTML' : ''}).`, {
+        hint: 'Check the registry host name; a web site or login page is not a registry endpoint.',
+      });
+    }
+    if (res.status === 403) throw new AcrImportError('auth', `${this.registry} refused access (GET /v2/ answered HTTP 403).`);
+    throw new AcrImportError(res.status === 429 || res.status >= 500 ? 'transient' : 'integrity', `${this.registry} answered GET /v2/ with HTTP ${res.status}.`);
+  }
+
+  private token(scopes: string[], challenge: BearerChallenge): Promise<IssuedToken> {
+    const key = scopeKey(scopes);
+    const cached = this.tokens.get(key);
+    if (cached) {
+      return cached.then((t) => (Date.now() < t.expiresAt - renewMargin(t) ? t : this.renew(key, scopes, challenge, cached)));
+    }
+    return this.renew(key, scopes, challenge, undefined);
+  }
+
+  // Several concurrent callers share one request: whoever finds the stale entry replaces it once.
+  private renew(key: string, scopes: string[], challenge: BearerChallenge, stale: Promise<IssuedToken> | undefined): Promise<IssuedToken> {
+    const current = this.tokens.get(key);
+    if (current && current !== stale) return current;
+    const next = this.fetchToken(scopes, challenge);
+    this.tokens.set(key, next);
+    next.catch(() => {
+      if (this.tokens.get(key) === next) this.tokens.delete(key);
+    });
+    return next;
+  }
+
+  private async fetchToken(scopes: string[], challenge: BearerChallenge): Promise<IssuedToken> {
+    const key = scopeKey(scopes);
+    this.tokenRequests.set(key, (this.tokenRequests.get(key) ?? 0) + 1);
+    const c = this.credential;
+    switch (c.kind) {
+      case 'anonymous':
+        return getToken(this.transport, challenge, scopes, this.registry);
+      case 'basic':
+        return getToken(this.transport, challenge, scopes, this.registry, c);
+      case 'refresh-token':
+        return postToken(this.transport, challenge, scopes, this.registry, { grant_type: 'refresh_token', refresh_token: c.token });
+      case 'exchange': {
+        const forceNew = this.forceNewRefresh;
+        this.forceNewRefresh = false;
+        const rt = await c.source.refreshToken({ challenge, baseUrl: this.baseUrl, registry: this.registry, forceNew });
+        return postToken(this.transport, challenge, scopes, this.registry, { grant_type: 'refresh_token', refresh_token: rt });
+      }
+      case 'access-token':
+        throw new Error('unreachable: access tokens are used directly');
+    }
+  }
+}
+
+function basicHeader(c: { username: string; password: string }): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+}
+
+function pickChallenge(challenges: Challenge[]): Challenge | undefined {
+  return challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic') ?? challenges[0];
+}
+
+function scopeKey(scopes: string[]): string {
+  return [...scopes].sort().join(' ');
+}
+
+/** `repository:<name>:<actions>` (distribution token scope). */
+export function repositoryScope(repository: string, actions: 'pull' | 'pull,push'): string {
+  return `repository:${repository}:${actions}`;
+}

@@ -1,0 +1,133 @@
+// The import command: flags → plan → (dry run) → execute → summary. Loaded lazily by main.ts so
+// `--help` stays fast.
+import { executePlan } from '../copy/execute.js';
+import { planImport } from '../copy/plan.js';
+import { cloudByName } from '../azure/cloud.js';
+import { RegistryClient } from '../registry/client.js';
+import { formatReference } from '../reference.js';
+import { header, Transport } from '../transport/http.js';
+import type { Console } from '../output/console.js';
+import { createProgress } from '../output/progress.js';
+import { buildSummary, printSummary, type RateLimit } from '../output/summary.js';
+import { readStdinSecret, resolveCredential } from './credentials.js';
+import { loginServerFor, sourceFor, targetsFor } from './targets.js';
+import { usageError } from '../errors.js';
+import { parseSize } from './parse.js';
+
+export interface ImportOptions {
+  name: string;
+  source: string;
+  image: string[];
+  repository: string[];
+  registry?: string;
+  username?: string;
+  password?: string;
+  passwordStdin?: boolean;
+  targetUsername?: string;
+  targetPassword?: string;
+  targetPasswordStdin?: boolean;
+  force?: boolean;
+  wait?: boolean;
+  output: 'text' | 'json';
+  dryRun?: boolean;
+  concurrency: string;
+  maxManifests: string;
+  maxLayerSize: string;
+  includeForeignLayers?: boolean;
+  insecureRegistry: string[];
+  cloud?: string;
+  timeout: string;
+  retries: string;
+  debug?: boolean;
+}
+
+export interface RunContext {
+  console: Console;
+  stdout: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+  stdin?: NodeJS.ReadableStream;
+}
+
+export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void> {
+  const started = Date.now();
+  const c = ctx.console;
+  const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
+  const targetServer = loginServerFor(o.name, cloud);
+  const { reference: sourceRef, warning } = sourceFor(o.source, o.registry ? loginServerFor(o.registry, cloud) : undefined);
+  if (warning) c.warn(warning);
+  const targets = targetsFor(o.image, o.repository, sourceRef);
+  const concurrency = positiveInt(o.concurrency, '--concurrency');
+  const maxManifests = positiveInt(o.maxManifests, '--max-manifests');
+  const maxLayerSize = parseSize(o.maxLayerSize, '--max-layer-size');
+  if (o.passwordStdin && o.targetPasswordStdin) throw usageError('Only one of --password-stdin and --target-password-stdin can read standard input.');
+  if (o.wait === false) c.warn('--no-wait only applies to imports run by the ACR service; this import runs here and waits.');
+
+  const transport = new Transport({
+    insecureRegistries: o.insecureRegistry,
+    timeoutMs: positiveInt(o.timeout, '--timeout') * 1000,
+    retry: { maxAttempts: positiveInt(o.retries, '--retries') + 1 },
+    connectionsPerHost: Math.max(16, concurrency * 2),
+    debug: o.debug ? (line) => c.debug(line) : undefined,
+  });
+  const rateLimit: RateLimit = {};
+  transport.observe({
+    onResponse(_req, res) {
+      const remaining = header(res.headers, 'ratelimit-remaining');
+      if (remaining) {
+        rateLimit.remaining = remaining;
+        rateLimit.limit = header(res.headers, 'ratelimit-limit');
+      }
+    },
+  });
+  try {
+    const stdinSecret = o.passwordStdin || o.targetPasswordStdin ? await readStdinSecret(ctx.stdin) : undefined;
+    const sourceCred = await resolveCredential('source', sourceRef.registry, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, ctx.env, stdinSecret);
+    const targetCred = await resolveCredential('target', targetServer, { username: o.targetUsername, password: o.targetPassword, passwordStdin: o.targetPasswordStdin }, ctx.env, stdinSecret);
+    c.debug(`source credentials: ${sourceCred.from}; target credentials: ${targetCred.from}`);
+    const source = new RegistryClient(transport, sourceRef.registry, sourceRef.host, sourceCred.credential);
+    const target = new RegistryClient(transport, targetServer, targetServer, targetCred.credential);
+    const sourceText = formatReference(sourceRef);
+    c.info(`Importing ${sourceText} into ${targetServer}${o.dryRun ? ' (dry run)' : ''}`);
+
+    const plan = await planImport(source, target, {
+      sourceRepository: sourceRef.repository,
+      sourceReference: sourceRef.digest ?? sourceRef.tag ?? 'latest',
+      targets,
+      force: Boolean(o.force),
+      maxManifests,
+      maxLayerSize,
+      includeForeignLayers: Boolean(o.includeForeignLayers),
+      concurrency,
+      signal: ctx.signal,
+    });
+    let stats;
+    if (!o.dryRun) {
+      const progress = await createProgress(c, plan.totalBytes);
+      try {
+        stats = await executePlan(source, target, plan, { sourceRepository: sourceRef.repository, concurrency, transport, signal: ctx.signal, onEvent: (e) => progress.onEvent(e) });
+      } finally {
+        progress.stop();
+      }
+    }
+    const summary = buildSummary({
+      source: sourceText,
+      target: targetServer,
+      plan,
+      stats,
+      dryRun: Boolean(o.dryRun),
+      durationMs: Date.now() - started,
+      rateLimit: rateLimit.remaining ? rateLimit : undefined,
+    });
+    printSummary(c, summary);
+    if (o.output === 'json') ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  } finally {
+    await transport.close().catch(() => undefined);
+  }
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`${flag} must be a whole number of at least 1, not '${value}'.`);
+  return n;
+}

@@ -1,0 +1,74 @@
+// From az acr import's flags to what to copy where: login servers, the source reference and the
+// target list, with az's defaults and messages. Pure functions, so every rule is unit-tested.
+import { usageError } from '../errors.js';
+import { parseReference, parseTargetImage, validateRepository, type ImageReference } from '../reference.js';
+import type { ImportTarget } from '../copy/plan.js';
+import type { AzureCloud } from '../azure/cloud.js';
+
+/**
+ * `--name` or `--registry` as a login server: a bare name is an ACR in the chosen cloud; a value
+ * with a dot, a colon or `localhost` is already a login server (any OCI registry).
+ */
+export function loginServerFor(name: string, cloud: AzureCloud): string {
+  const v = name.trim();
+  if (!v) throw usageError('The registry name is empty.');
+  if (/^https?:\/\//i.test(v)) throw usageError(`'${name}' is a URL; give the registry's login server without the scheme (e.g. ${v.replace(/^https?:\/\//i, '').replace(/\/.*$/, '')}).`);
+  if (/[/\s@]/.test(v)) throw usageError(`'${name}' is not a registry name or login server.`);
+  if (v.includes('.') || v.includes(':') || v.toLowerCase() === 'localhost') return v.toLowerCase();
+  if (!/^[a-zA-Z0-9]{5,50}$/.test(v)) {
+    throw usageError(`'${name}' is not a valid registry name: ACR registry names have 5 to 50 letters and digits.`, 'To import into another registry, give its login server (for example 127.0.0.1:5000 or ghcr.io).');
+  }
+  return `${v.toLowerCase()}${cloud.loginServerSuffix}`;
+}
+
+export interface SourceSpec {
+  reference: ImageReference;
+  /** Said when the source was rewritten, like az's warning about a repeated login server. */
+  warning?: string;
+}
+
+/**
+ * `--source`, alone (fully qualified or a Docker Hub short name) or with `--registry` (then
+ * only `repo[:tag|@digest]`, with a repeated login-server prefix stripped as az does).
+ */
+export function sourceFor(source: string, registryLoginServer: string | undefined): SourceSpec {
+  if (!source.trim()) throw usageError('--source is empty.');
+  if (!registryLoginServer) return { reference: parseReference(source) };
+  let path = source;
+  let warning: string | undefined;
+  const prefix = `${registryLoginServer}/`;
+  if (path.toLowerCase().startsWith(prefix)) {
+    path = path.slice(prefix.length);
+    warning = `The login server '${registryLoginServer}' is repeated in --source; with --registry, --source is taken as an image name in that registry: '${path}'.`;
+  }
+  const ref = parseReference(`${registryLoginServer}/${path}`);
+  return { reference: ref, warning };
+}
+
+/**
+ * Targets as az decides them: each `-t repo[:tag]`; each `--repository` untagged; with neither,
+ * the source path as typed (a digest source goes untagged into its repository).
+ */
+export function targetsFor(images: string[], repositories: string[], source: ImageReference): ImportTarget[] {
+  const targets: ImportTarget[] = [];
+  for (const image of images) {
+    if (image.includes('@')) throw usageError(`--image '${image}' has a digest; a target is repo[:tag] (the digest is the source's).`);
+    targets.push(parseTargetImage(image));
+  }
+  for (const repo of repositories) {
+    if (repo.includes(':') || repo.includes('@')) throw usageError(`--repository '${repo}' takes a repository name only, without tag or digest; use --image for a tagged copy.`);
+    validateRepository(repo);
+    targets.push({ repository: repo });
+  }
+  if (!targets.length) {
+    targets.push(source.digest && !source.tag ? { repository: source.repository } : { repository: source.repository, tag: source.tag ?? 'latest' });
+  }
+  // The same target twice would only write twice.
+  const seen = new Set<string>();
+  return targets.filter((t) => {
+    const key = `${t.repository}:${t.tag ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

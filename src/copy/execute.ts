@@ -1,0 +1,215 @@
+// Execution of a checked plan: blobs (skipped, mounted or streamed), then each child manifest by
+// digest once its blobs are in, then indexes after their children, then tags, last of all. A
+// failure anywhere leaves no tag pointing at an incomplete image.
+import pLimit from 'p-limit';
+import { Readable } from 'node:stream';
+import { AcrImportError } from '../errors.js';
+import type { RegistryClient, UploadOptions } from '../registry/client.js';
+import { isForeignLayer, type Descriptor } from '../registry/media-types.js';
+import { hasherFor, finish } from '../registry/digest.js';
+import type { Transport } from '../transport/http.js';
+import type { BlobOutcome, EventSink } from './events.js';
+import type { ImportPlan, ManifestNode } from './plan.js';
+
+export interface ExecuteOptions {
+  sourceRepository: string;
+  /** Parallel blob transfers. */
+  concurrency: number;
+  upload?: Omit<UploadOptions, 'location' | 'signal' | 'onProgress'>;
+  /** For fetching foreign layers from their `urls`. */
+  transport: Transport;
+  signal?: AbortSignal;
+  onEvent?: EventSink;
+}
+
+export interface CopyStats {
+  blobsUploaded: number;
+  blobsMounted: number;
+  blobsSkipped: number;
+  foreignSkipped: number;
+  bytesUploaded: number;
+  manifestsPushed: number;
+  manifestsSkipped: number;
+  tagsPushed: number;
+  tagsUnchanged: number;
+}
+
+export async function executePlan(source: RegistryClient, target: RegistryClient, plan: ImportPlan, o: ExecuteOptions): Promise<CopyStats> {
+  const stats: CopyStats = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, foreignSkipped: plan.foreign.length, bytesUploaded: 0, manifestsPushed: 0, manifestsSkipped: 0, tagsPushed: 0, tagsUnchanged: 0 };
+  const emit = o.onEvent ?? (() => undefined);
+  for (const f of plan.foreign) emit({ type: 'note', message: `Foreign layer ${f.digest} (${f.mediaType}) is not copied; the manifest still refers to it at ${f.urls?.[0] ?? 'its URLs'}. Use --include-foreign-layers to copy it.` });
+  if (!plan.root) {
+    for (const t of plan.targets) {
+      stats.tagsUnchanged++;
+      emit({ type: 'tag-pushed', repository: t.repository, tag: t.tag ?? plan.digest, digest: plan.digest, skipped: true });
+    }
+    return stats;
+  }
+  const root = plan.root;
+  const blobLimit = pLimit(o.concurrency);
+  // A separate limiter for manifests: a manifest task waits on blob tasks, and sharing one limiter could deadlock.
+  const manifestLimit = pLimit(Math.max(2, o.concurrency));
+  const repositories = [...new Set(plan.targets.filter((t) => t.action !== 'unchanged').map((t) => t.repository))];
+  const copyable = new Set(plan.blobs.map((b) => b.digest));
+
+  // Abort the other transfers as soon as one fails, so the error surfaces quickly.
+  const failFast = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, failFast.signal]) : failFast.signal;
+
+  const perRepo = async (repository: string, first: string | undefined) => {
+    // Blobs, largest first: they are queued in plan order.
+    const blobDone = new Map<string, Promise<void>>();
+    for (const b of plan.blobs) {
+      blobDone.set(b.digest, blobLimit(() => copyBlob(b, repository, first)).catch((err) => {
+        failFast.abort(err);
+        throw err;
+      }));
+    }
+    const manifestDone = new Map<string, Promise<void>>();
+    const pushManifest = (m: ManifestNode): Promise<void> => {
+      let done = manifestDone.get(m.digest);
+      if (!done) {
+        done = (async () => {
+          await Promise.all([...m.blobs.filter((b) => copyable.has(b.digest)).map((b) => blobDone.get(b.digest)), ...m.children.map(pushManifest)]);
+          await manifestLimit(() => putManifestOnce(repository, m));
+        })();
+        manifestDone.set(m.digest, done);
+      }
+      return done;
+    };
+    await Promise.all([...blobDone.values(), pushManifest(root)]);
+  };
+
+  const putManifestOnce = async (repository: string, m: ManifestNode) => {
+    signal.throwIfAborted();
+    // A re-run sends only what is missing.
+    const exists = await target.headManifest(repository, m.digest, signal);
+    if (exists?.digest === m.digest) {
+      stats.manifestsSkipped++;
+      emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: true });
+      return;
+    }
+    await target.putManifest(repository, m.digest, m.bytes, m.mediaType, signal);
+    stats.manifestsPushed++;
+    emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: false });
+  };
+
+  const copyBlob = async (blob: Descriptor, repository: string, mountFrom: string | undefined) => {
+    signal.throwIfAborted();
+    emit({ type: 'blob-start', blob, repository });
+    const outcome = await transferBlob(blob, repository, mountFrom);
+    if (outcome === 'uploaded' || outcome === 'foreign-copied') {
+      stats.blobsUploaded++;
+      stats.bytesUploaded += blob.size;
+    } else if (outcome === 'mounted') stats.blobsMounted++;
+    else stats.blobsSkipped++;
+    emit({ type: 'blob-done', blob, repository, outcome });
+  };
+
+  const sameRegistry = source.baseUrl === target.baseUrl;
+  const transferBlob = async (blob: Descriptor, repository: string, mountFrom: string | undefined): Promise<BlobOutcome> => {
+    if (await target.hasBlob(repository, blob.digest, signal)) return 'skipped';
+    // Mount from the source repository on the same registry, or from the first target repository.
+    const from = mountFrom ?? (sameRegistry && !isForeignLayer(blob) ? o.sourceRepository : undefined);
+    let location: string | undefined;
+    if (from && from !== repository) {
+      try {
+        const r = await target.mountBlob(repository, blob.digest, from, signal);
+        if (r.mounted) return 'mounted';
+        location = r.location;
+      } catch (err) {
+        // Mounting is an optimisation: any failure falls back to an upload.
+        if (signal.aborted) throw err;
+        emit({ type: 'note', message: `Mount of ${blob.digest} from ${from} failed (${(err as Error).message}); uploading instead.` });
+      }
+    }
+    const sourceStream = isForeignLayer(blob)
+      ? (offset: number) => foreignLayerStream(o.transport, blob, offset, signal)
+      : (offset: number) => source.getBlob(o.sourceRepository, blob, { offset, signal });
+    await withRetries(o.transport, signal, async (attempt) => {
+      await target.uploadBlob(repository, blob, sourceStream, {
+        ...o.upload,
+        location: attempt === 1 ? location : undefined,
+        signal,
+        onProgress: (bytes) => emit({ type: 'blob-progress', blob, bytes }),
+      });
+    });
+    return isForeignLayer(blob) ? 'foreign-copied' : 'uploaded';
+  };
+
+  try {
+    // The first repository gets the bytes; the others mount from it.
+    const [first, ...rest] = repositories;
+    if (first) await perRepo(first, undefined);
+    await Promise.all(rest.map((r) => perRepo(r, first)));
+  } catch (err) {
+    // The first failure is the one to report; the others are the aborts it caused.
+    throw failFast.signal.aborted ? failFast.signal.reason : err;
+  }
+
+  // Tags last: only now is every blob and manifest they point at in place.
+  for (const t of plan.targets) {
+    if (t.action === 'unchanged' || !t.tag) {
+      if (t.action === 'unchanged') stats.tagsUnchanged++;
+      emit({ type: 'tag-pushed', repository: t.repository, tag: t.tag ?? plan.digest, digest: plan.digest, skipped: t.action === 'unchanged' });
+      continue;
+    }
+    signal.throwIfAborted();
+    await target.putManifest(t.repository, t.tag, root.bytes, root.mediaType, signal);
+    stats.tagsPushed++;
+    emit({ type: 'tag-pushed', repository: t.repository, tag: t.tag, digest: plan.digest, skipped: false });
+  }
+  return stats;
+}
+
+/** A whole-blob transfer that failed transiently (a dropped stream, a vanished session) starts over. */
+async function withRetries(transport: Transport, signal: AbortSignal, op: (attempt: number) => Promise<void>): Promise<void> {
+  const max = transport.retry.options.maxAttempts;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op(attempt);
+    } catch (err) {
+      const transient = err instanceof AcrImportError ? err.kind === 'transient' || /BLOB_UPLOAD_UNKNOWN|ended early/.test(err.message) : !signal.aborted;
+      if (attempt >= max || signal.aborted || !transient) throw err;
+      await new Promise((r) => setTimeout(r, transport.retry.delay(attempt)));
+    }
+  }
+}
+
+/** A foreign layer's bytes, fetched from the first of its `urls` that answers, checked against its digest. */
+function foreignLayerStream(transport: Transport, blob: Descriptor, offset: number, signal: AbortSignal): Readable {
+  return Readable.from(
+    (async function* () {
+      const urls = blob.urls ?? [];
+      if (!urls.length) throw new AcrImportError('integrity', `Foreign layer ${blob.digest} has no URLs to fetch it from.`);
+      let lastError: unknown;
+      for (const url of urls) {
+        const res = await transport.send({ method: 'GET', url, followRedirects: true, signal }).catch((e) => {
+          lastError = e;
+          return undefined;
+        });
+        if (!res) continue;
+        if (res.status !== 200) {
+          await res.body.dump().catch(() => undefined);
+          lastError = new AcrImportError('not-found', `Foreign layer ${blob.digest}: GET ${url} answered HTTP ${res.status}.`);
+          continue;
+        }
+        const hash = hasherFor(blob.digest);
+        let n = 0;
+        for await (const c of res.body) {
+          const chunk = c as Buffer;
+          hash.update(chunk);
+          if (n + chunk.length > offset) yield n >= offset ? chunk : chunk.subarray(offset - n);
+          n += chunk.length;
+        }
+        const got = finish(hash, blob.digest);
+        if (n !== blob.size || got !== blob.digest) {
+          throw new AcrImportError('integrity', `Foreign layer ${blob.digest} fetched from ${url} has ${n} bytes hashing to ${got}.`);
+        }
+        return;
+      }
+      throw lastError;
+    })(),
+    { objectMode: false },
+  );
+}

@@ -1,0 +1,103 @@
+// Progress, driven by copy events: an ora spinner with a line per large blob on an interactive
+// terminal; plain, periodic lines elsewhere (CI logs), all on stderr.
+import type { Ora } from 'ora';
+import type { CopyEvent } from '../copy/events.js';
+import { formatBytes } from '../copy/plan.js';
+import type { Console } from './console.js';
+
+/** Blobs at least this large get their own progress line. */
+const LARGE_BLOB = 16 * 1024 * 1024;
+/** How often plain output reports bytes of a large blob. */
+const PLAIN_INTERVAL_MS = 5_000;
+
+export interface Progress {
+  onEvent(e: CopyEvent): void;
+  stop(): void;
+}
+
+export function interactive(c: Console): boolean {
+  const s = c.stream;
+  return Boolean(s.isTTY) && (s.columns ?? 0) > 0 && !process.env.CI && process.env.TERM !== 'dumb';
+}
+
+export async function createProgress(c: Console, totalBytes: number): Promise<Progress> {
+  if (c.quiet) return { onEvent: () => undefined, stop: () => undefined };
+  if (interactive(c)) return spinnerProgress(c, totalBytes);
+  return plainProgress(c);
+}
+
+function plainProgress(c: Console): Progress {
+  const lastReport = new Map<string, number>();
+  return {
+    onEvent(e) {
+      switch (e.type) {
+        case 'blob-start':
+          if (e.blob.size >= LARGE_BLOB) c.info(`  blob ${short(e.blob.digest)} ${formatBytes(e.blob.size)}: started`);
+          lastReport.set(e.blob.digest, Date.now());
+          break;
+        case 'blob-progress': {
+          const last = lastReport.get(e.blob.digest) ?? 0;
+          if (e.blob.size >= LARGE_BLOB && Date.now() - last >= PLAIN_INTERVAL_MS) {
+            lastReport.set(e.blob.digest, Date.now());
+            c.info(`  blob ${short(e.blob.digest)}: ${formatBytes(e.bytes)} of ${formatBytes(e.blob.size)} (${Math.floor((e.bytes / e.blob.size) * 100)}%)`);
+          }
+          break;
+        }
+        case 'blob-done':
+          c.info(`  blob ${short(e.blob.digest)} ${formatBytes(e.blob.size)}: ${e.outcome}`);
+          break;
+        case 'manifest-pushed':
+          c.info(`  manifest ${short(e.digest)}: ${e.skipped ? 'already present' : 'pushed'}`);
+          break;
+        case 'tag-pushed':
+          c.info(`  ${e.repository}:${e.tag}: ${e.skipped ? 'unchanged' : 'tagged'}`);
+          break;
+        case 'note':
+          c.info(`  note: ${e.message}`);
+          break;
+        default:
+          break;
+      }
+    },
+    stop() {},
+  };
+}
+
+async function spinnerProgress(c: Console, totalBytes: number): Promise<Progress> {
+  const { default: ora } = await import('ora');
+  const spinner: Ora = ora({ stream: c.stream, text: 'Copying' }).start();
+  const active = new Map<string, { size: number; bytes: number; started: number }>();
+  let doneBytes = 0;
+  const render = () => {
+    const lines = [`Copying ${formatBytes(doneBytes)} of ${formatBytes(totalBytes)}`];
+    for (const [digest, b] of active) {
+      if (b.size < LARGE_BLOB) continue;
+      const secs = Math.max(0.001, (Date.now() - b.started) / 1000);
+      lines.push(`  ${short(digest)} ${formatBytes(b.bytes)} / ${formatBytes(b.size)} ${formatBytes(b.bytes / secs)}/s`);
+    }
+    spinner.text = lines.join('\n');
+  };
+  return {
+    onEvent(e) {
+      if (e.type === 'blob-start') active.set(e.blob.digest, { size: e.blob.size, bytes: 0, started: Date.now() });
+      else if (e.type === 'blob-progress') {
+        const b = active.get(e.blob.digest);
+        if (b) b.bytes = e.bytes;
+      } else if (e.type === 'blob-done') {
+        active.delete(e.blob.digest);
+        doneBytes += e.blob.size;
+      } else if (e.type === 'note') {
+        spinner.clear();
+        c.info(`note: ${e.message}`);
+      } else return;
+      render();
+    },
+    stop() {
+      spinner.stop();
+    },
+  };
+}
+
+function short(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}

@@ -1,0 +1,455 @@
+// A registry client for the OCI distribution API (spec: "Pulling", "Pushing", "Content
+// Discovery"): manifests, blobs, cross-repository mounts, uploads (monolithic, streamed, chunked
+// with resume) and tags. Authentication and retries come from the layers below.
+import { Readable } from 'node:stream';
+import { AcrImportError } from '../errors.js';
+import { RegistryAuthenticator, repositoryScope, type AuthCredential } from '../auth/authenticator.js';
+import { header, type HttpMethod, type HttpResponse, type RequestBody, type Transport } from '../transport/http.js';
+import { isRetryableError } from '../transport/retry.js';
+import { digestOf, finish, hasherFor } from './digest.js';
+import { readCapped, registryError } from './errors.js';
+import { MANIFEST_ACCEPT, isSchema1, type Descriptor } from './media-types.js';
+
+/** Manifests larger than this are refused, as every peer does (distribution's own limit is 4 MiB). */
+export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
+
+export interface ManifestHead {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface FetchedManifest extends ManifestHead {
+  bytes: Buffer;
+  json: Record<string, unknown>;
+}
+
+export interface UploadOptions {
+  /** Blobs up to this size go up as one PUT with the bytes (default 1 MiB). */
+  monolithicMax?: number;
+  /** Blobs above this size go up in chunks that resume after a failure (default 256 MiB). */
+  chunkedAbove?: number;
+  /** Chunk size for chunked uploads (default 32 MiB; raised to the registry's OCI-Chunk-Min-Length). */
+  chunkSize?: number;
+  /** An upload session to use (the one a refused mount opened). */
+  location?: string;
+  signal?: AbortSignal;
+  /** Bytes pushed so far, for progress. */
+  onProgress?: (bytes: number) => void;
+}
+
+/** Where a blob's bytes come from: a fresh stream starting at `offset`, each time it is asked. */
+export type BlobSource = (offset: number) => Readable;
+
+interface CallOptions {
+  method: HttpMethod;
+  /** Absolute URL, or a path under the registry's base URL. */
+  url: string;
+  scopes: string[];
+  headers?: Record<string, string>;
+  body?: () => RequestBody;
+  followRedirects?: boolean;
+  retry?: boolean;
+  signal?: AbortSignal;
+}
+
+export class RegistryClient {
+  readonly auth: RegistryAuthenticator;
+  readonly baseUrl: string;
+
+  constructor(
+    private readonly transport: Transport,
+    /** The registry as users name it ('docker.io'), for messages. */
+    readonly registry: string,
+    /** Where to connect ('registry-1.docker.io'). */
+    readonly host: string,
+    credential: AuthCredential,
+  ) {
+    this.baseUrl = transport.baseUrl(host);
+    this.auth = new RegistryAuthenticator(transport, this.baseUrl, registry, credential);
+  }
+
+  // --- manifests -------------------------------------------------------------------------------
+
+  /** HEAD a manifest; undefined when it does not exist. Costs no Docker Hub pull. */
+  async headManifest(repo: string, ref: string, signal?: AbortSignal): Promise<ManifestHead | undefined> {
+    const res = await this.call({ method: 'HEAD', url: `/v2/${repo}/manifests/${ref}`, scopes: [pull(repo)], headers: { accept: MANIFEST_ACCEPT }, signal });
+    await res.body.dump().catch(() => undefined);
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw await registryError(res, `HEAD ${this.baseUrl}/v2/${repo}/manifests/${ref}`, this.registry);
+    const digest = header(res.headers, 'docker-content-digest');
+    const mediaType = (header(res.headers, 'content-type') ?? '').split(';')[0]!.trim();
+    // Without a digest header the only way to know it is to GET the bytes.
+    if (!digest) {
+      const m = await this.getManifest(repo, ref, signal);
+      return { digest: m.digest, mediaType: m.mediaType, size: m.size };
+    }
+    return { digest, mediaType, size: Number(header(res.headers, 'content-length') ?? 0) };
+  }
+
+  /** GET a manifest's exact bytes, hashed here (a tag's Docker-Content-Digest is not trusted). */
+  async getManifest(repo: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    const url = `/v2/${repo}/manifests/${ref}`;
+    const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], headers: { accept: MANIFEST_ACCEPT }, signal });
+    if (res.status !== 200) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
+    const where = `${this.registry}/${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
+    let bytes: Buffer;
+    try {
+      bytes = await readCapped(res, MANIFEST_SIZE_LIMIT);
+    } catch (err) {
+      if (err instanceof AcrImportError) throw new AcrImportError('integrity', `The manifest of ${where} is larger than ${MANIFEST_SIZE_LIMIT / 1024 / 1024} MiB, the limit for manifests.`);
+      throw err;
+    }
+    const digest = ref.includes(':') ? digestOf(bytes, ref.split(':')[0]) : digestOf(bytes);
+    if (ref.includes(':') && digest !== ref) {
+      throw new AcrImportError('integrity', `The manifest served for ${where} does not match its digest: its bytes hash to ${digest}.`);
+    }
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+      if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not an object');
+    } catch {
+      throw new AcrImportError('integrity', `The manifest of ${where} is not valid JSON (${header(res.headers, 'content-type') ?? 'no content type'}).`);
+    }
+    const headerType = (header(res.headers, 'content-type') ?? '').split(';')[0]!.trim();
+    const mediaType = typeof json.mediaType === 'string' && json.mediaType ? json.mediaType : headerType;
+    if (isSchema1(mediaType) || json.schemaVersion === 1) {
+      throw new AcrImportError('integrity', `${where} is a Docker schema 1 manifest, a deprecated format that cannot be copied with its digest intact.`, {
+        hint: 'Rebuild or re-push the image with a current Docker or BuildKit (schema 2 / OCI).',
+      });
+    }
+    return { digest, mediaType, size: bytes.length, bytes, json };
+  }
+
+  /** PUT a manifest's bytes unchanged, by tag or by digest. */
+  async putManifest(repo: string, ref: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
+    const url = `/v2/${repo}/manifests/${ref}`;
+    const res = await this.call({
+      method: 'PUT',
+      url,
+      scopes: [push(repo)],
+      headers: { 'content-type': mediaType, 'content-length': String(bytes.length) },
+      body: () => bytes,
+      signal,
+    });
+    if (res.status !== 201 && res.status !== 200) throw await registryError(res, `PUT ${this.baseUrl}${url}`, this.registry);
+    await res.body.dump().catch(() => undefined);
+    return header(res.headers, 'docker-content-digest') ?? digestOf(bytes);
+  }
+
+  async deleteManifest(repo: string, digest: string): Promise<void> {
+    const url = `/v2/${repo}/manifests/${digest}`;
+    const res = await this.call({ method: 'DELETE', url, scopes: [`repository:${repo}:delete`] });
+    await res.body.dump().catch(() => undefined);
+    if (res.status !== 202 && res.status !== 200 && res.status !== 404) throw await registryError(res, `DELETE ${this.baseUrl}${url}`, this.registry);
+  }
+
+  // --- blobs -----------------------------------------------------------------------------------
+
+  async hasBlob(repo: string, digest: string, signal?: AbortSignal): Promise<boolean> {
+    const url = `/v2/${repo}/blobs/${digest}`;
+    const res = await this.call({ method: 'HEAD', url, scopes: [pull(repo)], followRedirects: true, signal });
+    await res.body.dump().catch(() => undefined);
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw await registryError(res, `HEAD ${this.baseUrl}${url}`, this.registry);
+  }
+
+  /**
+   * A blob's bytes as a stream that checks size and digest at the end (an error, not an end,
+   * when they do not match), and resumes with `Range` when the connection drops midway.
+   */
+  getBlob(repo: string, blob: Pick<Descriptor, 'digest' | 'size'>, options: { offset?: number; signal?: AbortSignal } = {}): Readable {
+    return Readable.from(this.blobChunks(repo, blob, options.offset ?? 0, options.signal), { objectMode: false, highWaterMark: 1024 * 1024 });
+  }
+
+  private async *blobChunks(repo: string, blob: Pick<Descriptor, 'digest' | 'size'>, start: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const url = `/v2/${repo}/blobs/${blob.digest}`;
+    // The digest can only be checked when every byte passes through here.
+    const hash = start === 0 ? hasherFor(blob.digest) : undefined;
+    const maxResumes = this.transport.retry.options.maxAttempts;
+    let offset = start;
+    let resumes = 0;
+    for (;;) {
+      const res = await this.call({
+        method: 'GET',
+        url,
+        scopes: [pull(repo)],
+        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+        followRedirects: true,
+        signal,
+      });
+      if (res.status !== 200 && res.status !== 206) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
+      // A server that ignores Range sends everything again: skip what we already have.
+      let skip = res.status === 200 ? offset : 0;
+      try {
+        for await (const raw of res.body) {
+          let chunk = raw as Buffer;
+          if (skip > 0) {
+            const n = Math.min(skip, chunk.length);
+            skip -= n;
+            chunk = chunk.subarray(n);
+            if (chunk.length === 0) continue;
+          }
+          offset += chunk.length;
+          if (offset > blob.size) throw this.blobMismatch(repo, blob, `more than the ${blob.size} bytes its descriptor gives`);
+          hash?.update(chunk);
+          yield chunk;
+        }
+      } catch (err) {
+        if (err instanceof AcrImportError || signal?.aborted || !isRetryableError(err) || resumes >= maxResumes) throw err;
+        resumes++;
+        continue; // resume from `offset` with a Range request
+      }
+      break;
+    }
+    if (offset !== blob.size) throw this.blobMismatch(repo, blob, `${offset} bytes, not the ${blob.size} its descriptor gives`);
+    if (hash) {
+      const got = finish(hash, blob.digest);
+      if (got !== blob.digest) throw this.blobMismatch(repo, blob, `bytes that hash to ${got}`);
+    }
+  }
+
+  private blobMismatch(repo: string, blob: Pick<Descriptor, 'digest'>, what: string): AcrImportError {
+    return new AcrImportError('integrity', `Blob ${blob.digest} of ${this.registry}/${repo} has ${what}; refusing to copy it.`);
+  }
+
+  /**
+   * Cross-repository mount (spec: "Mounting a blob from another repository"). 201 means done; 202
+   * means refused, with an upload session opened that the caller uses or cancels.
+   */
+  async mountBlob(repo: string, digest: string, fromRepo: string, signal?: AbortSignal): Promise<{ mounted: true } | { mounted: false; location: string }> {
+    const url = `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepo)}`;
+    // Push first: some registries read only the first scope.
+    const res = await this.call({ method: 'POST', url, scopes: [push(repo), pull(fromRepo)], headers: { 'content-length': '0' }, signal });
+    await res.body.dump().catch(() => undefined);
+    if (res.status === 201) return { mounted: true };
+    if (res.status === 202) return { mounted: false, location: this.location(res) };
+    throw await registryError(res, `POST ${this.baseUrl}${url}`, this.registry);
+  }
+
+  /** Opens an upload session; returns its location and the registry's minimum chunk size. */
+  async startUpload(repo: string, signal?: AbortSignal): Promise<{ location: string; minChunk: number }> {
+    const url = `/v2/${repo}/blobs/uploads/`;
+    const res = await this.call({ method: 'POST', url, scopes: [push(repo)], headers: { 'content-length': '0' }, signal });
+    await res.body.dump().catch(() => undefined);
+    if (res.status !== 202) throw await registryError(res, `POST ${this.baseUrl}${url}`, this.registry);
+    return { location: this.location(res), minChunk: Number(header(res.headers, 'oci-chunk-min-length') ?? 0) };
+  }
+
+  async cancelUpload(repo: string, location: string): Promise<void> {
+    const res = await this.call({ method: 'DELETE', url: location, scopes: [push(repo)], retry: false });
+    await res.body.dump().catch(() => undefined);
+  }
+
+  /** How many bytes an upload session holds (spec: "Getting upload status"), from its `Range: 0-N`. */
+  async uploadStatus(repo: string, location: string, signal?: AbortSignal): Promise<{ received: number; location: string }> {
+    const res = await this.call({ method: 'GET', url: location, scopes: [push(repo)], signal });
+    await res.body.dump().catch(() => undefined);
+    if (res.status !== 204 && res.status !== 200) throw await registryError(res, `GET ${redactLocation(location)}`, this.registry);
+    const range = /^(?:bytes=)?0-(\d+)$/.exec(header(res.headers, 'range') ?? '');
+    const next = header(res.headers, 'location') ? this.location(res) : location;
+    return { received: range ? Number(range[1]) + 1 : 0, location: next };
+  }
+
+  /**
+   * Uploads a blob: one PUT for small blobs, one streamed PATCH + PUT for most, and chunks that
+   * resume from the registry's reported offset for large ones. The registry checks the digest
+   * at the final PUT; the source stream checks it as well.
+   */
+  async uploadBlob(repo: string, blob: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource, options: UploadOptions = {}): Promise<void> {
+    const signal = options.signal;
+    const session = options.location ? { location: options.location, minChunk: 0 } : await this.startUpload(repo, signal);
+    try {
+      if (blob.size <= (options.monolithicMax ?? 1024 * 1024)) {
+        const bytes = await collect(source(0));
+        await this.finishUpload(repo, session.location, blob.digest, bytes, signal);
+      } else if (blob.size <= (options.chunkedAbove ?? 256 * 1024 * 1024)) {
+        const location = await this.patch(repo, session.location, blob.size, () => progressStream(source(0), options.onProgress, 0), signal, undefined);
+        await this.finishUpload(repo, location, blob.digest, undefined, signal);
+      } else {
+        const chunk = Math.max(options.chunkSize ?? 32 * 1024 * 1024, session.minChunk);
+        const location = await this.uploadChunks(repo, session.location, blob, source, chunk, options);
+        await this.finishUpload(repo, location, blob.digest, undefined, signal);
+      }
+    } catch (err) {
+      await this.cancelUpload(repo, session.location).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async uploadChunks(repo: string, start: string, blob: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource, chunkSize: number, options: UploadOptions): Promise<string> {
+    let location = start;
+    let offset = 0;
+    let failures = 0;
+    while (offset < blob.size) {
+      const stream = source(offset);
+      const chunks = slices(stream, offset, blob.size, chunkSize);
+      try {
+        for await (const { from, length, body } of chunks) {
+          location = await this.patch(repo, location, length, () => progressStream(body, options.onProgress, from), options.signal, `${from}-${from + length - 1}`);
+          offset = from + length;
+          failures = 0;
+        }
+      } catch (err) {
+        stream.destroy();
+        if (options.signal?.aborted || failures >= this.transport.retry.options.maxAttempts || !(isRetryableError(err) || isTransient(err))) throw err;
+        failures++;
+        await sleepMs(this.transport.retry.delay(failures));
+        // Resume where the registry says it is, not where we think we are.
+        const status = await this.uploadStatus(repo, location, options.signal);
+        offset = status.received;
+        location = status.location;
+      }
+    }
+    return location;
+  }
+
+  private async patch(repo: string, location: string, length: number, body: () => Readable, signal: AbortSignal | undefined, contentRange: string | undefined): Promise<string> {
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(length) };
+    if (contentRange) headers['content-range'] = contentRange;
+    // A PATCH appends to the session: replaying it could duplicate bytes, so failures go up.
+    const res = await this.call({ method: 'PATCH', url: location, scopes: [push(repo)], headers, body, retry: false, signal });
+    await res.body.dump().catch(() => undefined);
+    if (res.status !== 202 && res.status !== 204) throw await registryError(res, `PATCH ${redactLocation(location)}`, this.registry);
+    return header(res.headers, 'location') ? this.location(res) : location;
+  }
+
+  private async finishUpload(repo: string, location: string, digest: string, bytes: Buffer | undefined, signal?: AbortSignal): Promise<void> {
+    const url = new URL(location, this.baseUrl);
+    url.searchParams.set('digest', digest);
+    const res = await this.call({
+      method: 'PUT',
+      url: url.toString(),
+      scopes: [push(repo)],
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes?.length ?? 0) },
+      body: bytes ? () => bytes : undefined,
+      signal,
+    });
+    await res.body.dump().catch(() => undefined);
+    if (res.status !== 201 && res.status !== 204) throw await registryError(res, `PUT ${redactLocation(url.toString())}`, this.registry);
+  }
+
+  // --- tags ------------------------------------------------------------------------------------
+
+  /** Every tag of a repository, following `Link` pagination. */
+  async listTags(repo: string, signal?: AbortSignal): Promise<string[]> {
+    const tags: string[] = [];
+    let url: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    while (url) {
+      const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], signal });
+      if (res.status !== 200) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
+      const body = JSON.parse((await readCapped(res, 16 * 1024 * 1024)).toString('utf8')) as { tags?: string[] | null };
+      tags.push(...(body.tags ?? []));
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res.headers, 'link') ?? '');
+      url = next ? new URL(next[1]!, this.baseUrl).toString() : undefined;
+    }
+    return tags;
+  }
+
+  // --- plumbing --------------------------------------------------------------------------------
+
+  /** Sends with the right Authorization; a 401 re-authenticates once and sends again. */
+  private async call(o: CallOptions): Promise<HttpResponse> {
+    const url = o.url.startsWith('/') ? `${this.baseUrl}${o.url}` : o.url;
+    const send = async (authorization: string | undefined) =>
+      this.transport.send({
+        method: o.method,
+        url,
+        headers: { ...o.headers, ...(authorization ? { authorization } : {}) },
+        body: o.body,
+        followRedirects: o.followRedirects,
+        retry: o.retry,
+        signal: o.signal,
+      });
+    const res = await send(await this.auth.authorization(o.scopes));
+    if (res.status !== 401) return res;
+    await res.body.dump().catch(() => undefined);
+    return send(await this.auth.reauthorize(o.scopes, res.headers['www-authenticate']));
+  }
+
+  /** An upload `Location`, absolute or relative, as an absolute URL. */
+  private location(res: HttpResponse): string {
+    const loc = header(res.headers, 'location');
+    if (!loc) throw new AcrImportError('integrity', `${this.registry} opened an upload without a Location header.`);
+    return new URL(loc, this.baseUrl).toString();
+  }
+}
+
+function pull(repo: string): string {
+  return repositoryScope(repo, 'pull');
+}
+
+function push(repo: string): string {
+  return repositoryScope(repo, 'pull,push');
+}
+
+function isTransient(err: unknown): boolean {
+  return err instanceof AcrImportError && (err.kind === 'transient' || (err.kind === 'not-found' && /BLOB_UPLOAD_UNKNOWN/.test(err.message)));
+}
+
+function redactLocation(location: string): string {
+  // Upload locations carry opaque state, sometimes signed; keep only the path for messages.
+  try {
+    const u = new URL(location);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return location;
+  }
+}
+
+function sleepMs(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+function progressStream(stream: Readable, onProgress: ((bytes: number) => void) | undefined, base: number): Readable {
+  if (!onProgress) return stream;
+  let n = base;
+  return Readable.from(
+    (async function* () {
+      for await (const c of stream) {
+        n += (c as Buffer).length;
+        onProgress(n);
+        yield c as Buffer;
+      }
+    })(),
+    { objectMode: false },
+  );
+}
+
+/** Cuts one stream into consecutive chunk streams of `size` bytes (the last one shorter). */
+async function* slices(stream: Readable, start: number, total: number, size: number): AsyncGenerator<{ from: number; length: number; body: Readable }> {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let pending: Buffer | undefined;
+  for (let from = start; from < total; from += size) {
+    const length = Math.min(size, total - from);
+    let left = length;
+    const body = Readable.from(
+      (async function* () {
+        while (left > 0) {
+          let chunk = pending;
+          pending = undefined;
+          if (!chunk) {
+            const r = await it.next();
+            if (r.done) throw new AcrImportError('integrity', 'The source blob ended early.');
+            chunk = r.value;
+          }
+          if (chunk.length > left) {
+            pending = chunk.subarray(left);
+            chunk = chunk.subarray(0, left);
+          }
+          left -= chunk.length;
+          yield chunk;
+        }
+      })(),
+      { objectMode: false },
+    );
+    yield { from, length, body };
+  }
+}

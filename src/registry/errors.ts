@@ -1,0 +1,101 @@
+// OCI distribution error bodies (spec: "Error Codes") turned into typed errors that keep the
+// HTTP status, the registry's own code and message, and which request failed.
+import { AcrImportError, type ErrorKind } from '../errors.js';
+import { header, type HttpResponse } from '../transport/http.js';
+import { redactText, redactUrl } from '../transport/redact.js';
+
+export class RegistryError extends AcrImportError {
+  constructor(
+    kind: ErrorKind,
+    message: string,
+    readonly status: number,
+    readonly code: string | undefined,
+    readonly registry: string,
+    readonly request: string,
+    hint?: string,
+  ) {
+    super(kind, message, { hint });
+    this.name = 'RegistryError';
+  }
+}
+
+const NOT_FOUND_CODES = new Set(['NAME_UNKNOWN', 'MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'BLOB_UPLOAD_UNKNOWN']);
+
+function kindFor(status: number, code: string | undefined): ErrorKind {
+  if (code === 'UNAUTHORIZED' || code === 'DENIED' || status === 401 || status === 403) return 'auth';
+  if (code === 'TOOMANYREQUESTS' || status === 429 || status >= 500) return 'transient';
+  if ((code && NOT_FOUND_CODES.has(code)) || status === 404) return 'not-found';
+  return 'integrity';
+}
+
+/** Reads (at most 64 KiB of) an error response and builds the error to throw. */
+export async function registryError(res: HttpResponse, request: string, registry: string): Promise<RegistryError> {
+  let text = '';
+  try {
+    text = (await readCapped(res, 64 * 1024)).toString('utf8');
+  } catch {
+    // the body is only for the message
+  }
+  const what = `${request.split(' ')[0]} ${redactUrl(request.split(' ').slice(1).join(' '))}`;
+  const contentType = header(res.headers, 'content-type') ?? '';
+  if (/text\/html/i.test(contentType) || /^\s*<(!doctype|html)/i.test(text)) {
+    return new RegistryError(
+      'integrity',
+      `${registry} answered ${what} with an HTML page (HTTP ${res.status}), not the registry API.`,
+      res.status,
+      undefined,
+      registry,
+      request,
+      'Is this the registry host, or a login page, proxy or web site in front of it?',
+    );
+  }
+  let code: string | undefined;
+  let detail = '';
+  try {
+    const body = JSON.parse(text) as { errors?: { code?: string; message?: string; detail?: unknown }[] };
+    const first = body.errors?.[0];
+    code = first?.code;
+    detail = [first?.code, first?.message].filter(Boolean).join(': ');
+  } catch {
+    detail = text.trim().slice(0, 200);
+  }
+  const kind = kindFor(res.status, code);
+  const message = `${registry}: ${what} failed with HTTP ${res.status}${detail ? ` (${redactText(detail)})` : ''}.`;
+  return new RegistryError(kind, message, res.status, code, registry, request, hintFor(kind, res, registry));
+}
+
+function hintFor(kind: ErrorKind, res: HttpResponse, registry: string): string | undefined {
+  if (res.status === 429) {
+    const reset = header(res.headers, 'ratelimit-reset');
+    const docker = registry === 'docker.io' || registry.endsWith('docker.io');
+    return [
+      'The registry is rate limiting this client.',
+      reset ? `The limit resets at ${new Date(Number(reset) * 1000).toISOString()}.` : '',
+      docker ? 'Sign in to Docker Hub (--username/--password with an access token, or docker login) for a higher pull limit.' : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+  }
+  if (kind === 'auth') return `Check the credentials for ${registry} and that they allow this operation.`;
+  return undefined;
+}
+
+/** Reads a body into memory up to `cap` bytes; more is an error (manifests, error bodies). */
+export async function readCapped(res: HttpResponse, cap: number): Promise<Buffer> {
+  const declared = Number(header(res.headers, 'content-length') ?? NaN);
+  if (declared > cap) {
+    await res.body.dump().catch(() => undefined);
+    throw new AcrImportError('integrity', `Response of ${declared} bytes exceeds the ${cap}-byte limit.`);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of res.body) {
+    total += (chunk as Buffer).length;
+    if (total > cap) {
+      res.body.destroy();
+      throw new AcrImportError('integrity', `Response exceeds the ${cap}-byte limit.`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,67 @@
+// Media types of the OCI image spec and Docker's image manifest v2, and the manifest shapes
+// the copy engine walks. Fields are only those the engine reads; bytes are never re-serialised.
+
+export const MediaType = {
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
+  dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  dockerForeignLayer: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  ociNondistributablePrefix: 'application/vnd.oci.image.layer.nondistributable.',
+} as const;
+
+/** What a manifest GET/HEAD accepts: every manifest and index type we can copy. */
+export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerList, MediaType.dockerManifest, MediaType.dockerSchema1Signed, MediaType.dockerSchema1].join(', ');
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  urls?: string[];
+  platform?: Platform;
+  annotations?: Record<string, string>;
+  artifactType?: string;
+}
+
+export interface Platform {
+  architecture: string;
+  os: string;
+  variant?: string;
+  'os.version'?: string;
+}
+
+export interface ImageManifest {
+  schemaVersion: number;
+  mediaType?: string;
+  artifactType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  subject?: Descriptor;
+}
+
+export interface ImageIndex {
+  schemaVersion: number;
+  mediaType?: string;
+  manifests: Descriptor[];
+  subject?: Descriptor;
+}
+
+export function isIndexType(mediaType: string): boolean {
+  return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerList;
+}
+
+export function isSchema1(mediaType: string): boolean {
+  return mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed;
+}
+
+/** Foreign (Windows base) and non-distributable layers: not pushed to registries by default. */
+export function isForeignLayer(d: Descriptor): boolean {
+  return d.mediaType === MediaType.dockerForeignLayer || d.mediaType.startsWith(MediaType.ociNondistributablePrefix);
+}
+
+export function formatPlatform(p: Platform | undefined): string {
+  if (!p) return 'unknown';
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/') + (p['os.version'] ? ` (${p['os.version']})` : '');
+}

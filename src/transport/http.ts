@@ -1,0 +1,202 @@
+// The one HTTP layer under every registry call: scheme choice, connection pooling, proxies,
+// redirects, bounded retries shared per host, a redacted debug trace, and network errors typed once.
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
+import { AcrImportError } from '../errors.js';
+import { isLoopbackHost } from '../reference.js';
+import { redactHeader, redactUrl } from './redact.js';
+import { RetryPolicy, errorCode, isRetryableError, isRetryableStatus, parseRetryAfter, type RetryOptions } from './retry.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+export type RequestBody = Buffer | string | Readable;
+export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+export interface SendOptions {
+  method: HttpMethod;
+  url: string;
+  headers?: Record<string, string>;
+  /** A factory, so that a retry can rebuild the body (streams cannot be replayed). */
+  body?: () => RequestBody;
+  /** Follow redirects (blob GETs); `Authorization` is dropped on a cross-origin hop. */
+  followRedirects?: boolean;
+  /** Retry on 429/5xx and broken connections. Off for requests whose failure must be handled above. */
+  retry?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: ResponseHeaders;
+  body: Dispatcher.ResponseData['body'];
+  /** The URL that was asked for (redirects are followed inside). */
+  url: string;
+}
+
+export interface HttpObserver {
+  onResponse?(req: SendOptions, res: HttpResponse): void;
+}
+
+export interface TransportOptions {
+  /** Registries reached over plain http although they are not on loopback. */
+  insecureRegistries?: string[];
+  connectionsPerHost?: number;
+  /** Time without a byte before a request is given up (and retried). */
+  timeoutMs?: number;
+  retry?: Partial<RetryOptions>;
+  userAgent?: string;
+  /** Receives the redacted trace (`--debug`). */
+  debug?: (line: string) => void;
+  /** TLS CA certificates to trust besides the system's (tests; users set NODE_EXTRA_CA_CERTS). */
+  ca?: string | Buffer;
+}
+
+export function header(headers: ResponseHeaders, name: string): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export class Transport {
+  readonly retry: RetryPolicy;
+  private readonly direct: Dispatcher;
+  private readonly redirecting: Dispatcher;
+  private readonly insecure: Set<string>;
+  private readonly observers: HttpObserver[] = [];
+  private requestCount = 0;
+
+  constructor(private readonly options: TransportOptions = {}) {
+    const timeout = options.timeoutMs ?? 60_000;
+    // EnvHttpProxyAgent is a plain Agent unless HTTP(S)_PROXY is set, and honours NO_PROXY.
+    this.direct = new EnvHttpProxyAgent({
+      connections: options.connectionsPerHost ?? 16,
+      keepAliveTimeout: 30_000,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      connect: options.ca ? { ca: options.ca } : undefined,
+    });
+    this.redirecting = this.direct.compose(interceptors.redirect({ maxRedirections: 5 }));
+    this.insecure = new Set((options.insecureRegistries ?? []).map((h) => h.toLowerCase()));
+    this.retry = new RetryPolicy(options.retry);
+  }
+
+  /** `http://` for loopback and registries named insecure, `https://` for everything else. */
+  baseUrl(host: string): string {
+    const plain = isLoopbackHost(host) || this.insecure.has(host.toLowerCase());
+    return `${plain ? 'http' : 'https'}://${host}`;
+  }
+
+  observe(observer: HttpObserver): void {
+    this.observers.push(observer);
+  }
+
+  get requests(): number {
+    return this.requestCount;
+  }
+
+  async close(): Promise<void> {
+    await this.direct.close();
+  }
+
+  /**
+   * Sends a request, retrying (when allowed) on 429/5xx and broken connections with backoff
+   * shared by every request to the host. Returns the last response, whatever its status:
+   * mapping statuses to errors is the registry layer's job.
+   */
+  async send(req: SendOptions): Promise<HttpResponse> {
+    const host = new URL(req.url).host;
+    const retries = req.retry !== false;
+    const max = retries ? this.retry.options.maxAttempts : 1;
+    for (let attempt = 1; ; attempt++) {
+      await this.retry.waitTurn(host, req.signal);
+      let res: HttpResponse;
+      try {
+        res = await this.once(req);
+      } catch (err) {
+        if (attempt >= max || !isRetryableError(err) || req.signal?.aborted) throw this.networkError(err, req);
+        const wait = this.retry.delay(attempt);
+        this.trace(`retry ${req.method} ${redactUrl(req.url)} after ${errorCode(err) ?? 'error'} in ${wait} ms (attempt ${attempt + 1}/${max})`);
+        await sleepFor(wait, req.signal);
+        continue;
+      }
+      if (attempt >= max || !isRetryableStatus(res.status)) return res;
+      const retryAfter = parseRetryAfter(header(res.headers, 'retry-after'));
+      await res.body.dump().catch(() => undefined);
+      const wait = this.retry.delay(attempt, retryAfter);
+      // A 429 or 503 is about the host, not this request: every request to it waits.
+      if (res.status === 429 || res.status === 503) this.retry.pause(host, wait);
+      this.trace(`retry ${req.method} ${redactUrl(req.url)} after ${res.status} in ${wait} ms (attempt ${attempt + 1}/${max})`);
+      await sleepFor(wait, req.signal);
+    }
+  }
+
+  private async once(req: SendOptions): Promise<HttpResponse> {
+    const started = Date.now();
+    const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'acr-import', ...req.headers };
+    this.requestCount++;
+    if (this.options.debug) {
+      this.trace(`→ ${req.method} ${redactUrl(req.url)}`);
+      for (const [k, v] of Object.entries(headers)) this.trace(`  ${k}: ${redactHeader(k, v)}`);
+    }
+    const dispatcher = req.followRedirects ? this.redirecting : this.direct;
+    const r = await request(req.url, {
+      method: req.method,
+      headers,
+      body: req.body?.(),
+      dispatcher,
+      signal: req.signal,
+    });
+    const res: HttpResponse = { status: r.statusCode, headers: r.headers as ResponseHeaders, body: r.body, url: req.url };
+    if (this.options.debug) {
+      this.trace(`← ${res.status} ${req.method} ${redactUrl(req.url)} (${Date.now() - started} ms)`);
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined) this.trace(`  ${k}: ${redactHeader(k, Array.isArray(v) ? v.join(', ') : v)}`);
+      }
+    }
+    for (const o of this.observers) o.onResponse?.(req, res);
+    return res;
+  }
+
+  private trace(line: string): void {
+    this.options.debug?.(line);
+  }
+
+  /** Connection-level failures as typed errors that say which registry and what to try. */
+  networkError(err: unknown, req: SendOptions): unknown {
+    if (err instanceof AcrImportError) return err;
+    if ((err as { name?: string })?.name === 'AbortError' || req.signal?.aborted) {
+      return new AcrImportError('interrupted', 'Interrupted.', { cause: err });
+    }
+    const url = new URL(req.url);
+    const code = errorCode(err) ?? '';
+    const what = `${req.method} ${redactUrl(`${url.origin}${url.pathname}`)}`;
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      return new AcrImportError('network', `Cannot resolve registry host '${url.hostname}' (${code}) for ${what}.`, {
+        hint: 'Check the registry name for typos, and your DNS or proxy settings (HTTPS_PROXY, NO_PROXY).',
+        cause: err,
+      });
+    }
+    if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
+      return new AcrImportError('network', `Cannot connect to registry ${url.host} (${code}) for ${what}.`, {
+        hint: 'Is the registry running and reachable from here? Check the host, port and any firewall or proxy.',
+        cause: err,
+      });
+    }
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL|ERR_SSL/i.test(code) || /certificate/i.test(String((err as Error)?.message))) {
+      return new AcrImportError('network', `TLS failure talking to ${url.host}: ${(err as Error).message} (${code}).`, {
+        hint: 'For a registry with a private CA, point NODE_EXTRA_CA_CERTS at the CA file; for a plain-http registry, name it with --insecure-registry.',
+        cause: err,
+      });
+    }
+    if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+      return new AcrImportError('network', `Protocol error talking to ${url.host}: is it serving plain http?`, { cause: err });
+    }
+    if (isRetryableError(err)) {
+      return new AcrImportError('transient', `Connection to ${url.host} failed for ${what}: ${(err as Error).message}${code ? ` (${code})` : ''}, after ${this.retry.options.maxAttempts} attempts.`, { cause: err });
+    }
+    return err;
+  }
+}
+
+function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleep(ms, undefined, { signal });
+}

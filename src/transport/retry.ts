@@ -1,0 +1,88 @@
+// Bounded retries with exponential backoff and full jitter, shared per host: one 429 from a
+// registry pauses every request to that host, not only the one that got it (as regclient does).
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface RetryOptions {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A Retry-After longer than this is cut to it, so a CI step never sleeps for an hour. */
+  maxRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = {
+  maxAttempts: 5,
+  baseDelayMs: 250,
+  maxDelayMs: 15_000,
+  maxRetryAfterMs: 60_000,
+};
+
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUS.has(status);
+}
+
+// Errors that mean "the connection broke", worth another try; DNS NXDOMAIN and TLS failures are not.
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED', 'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+export function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export function isRetryableError(err: unknown): boolean {
+  if ((err as { name?: string })?.name === 'AbortError') return false;
+  const code = errorCode(err);
+  if (code) return RETRYABLE_CODES.has(code);
+  return /terminated|other side closed|socket hang up/i.test(String((err as Error)?.message));
+}
+
+/** Retry-After as seconds or an HTTP date, in milliseconds from now; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+export class RetryPolicy {
+  readonly options: RetryOptions;
+  private readonly pausedUntil = new Map<string, number>();
+
+  constructor(options: Partial<RetryOptions> = {}) {
+    this.options = { ...DEFAULT_RETRY, ...options };
+  }
+
+  /** Delay before attempt `attempt + 1` (attempt counts from 1), honouring Retry-After up to the cap. */
+  delay(attempt: number, retryAfterMs?: number): number {
+    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, this.options.maxRetryAfterMs);
+    const ceiling = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
+  /** Slow every request to `host` for `ms`. */
+  pause(host: string, ms: number): void {
+    const until = Date.now() + ms;
+    if (until > (this.pausedUntil.get(host) ?? 0)) this.pausedUntil.set(host, until);
+  }
+
+  /** Wait while the host is paused by an earlier 429 or 503. */
+  async waitTurn(host: string, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const wait = (this.pausedUntil.get(host) ?? 0) - Date.now();
+      if (wait <= 0) return;
+      await sleep(wait, undefined, { signal });
+    }
+  }
+}
