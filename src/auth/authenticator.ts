@@ -47,7 +47,8 @@ export class RegistryAuthenticator {
 
   constructor(
     private readonly transport: Transport,
-    readonly baseUrl: string,
+    /** May turn from http:// to https:// when a loopback registry turns out to serve TLS. */
+    public baseUrl: string,
     /** The registry as users name it, for messages. */
     readonly registry: string,
     readonly credential: AuthCredential,
@@ -94,7 +95,12 @@ export class RegistryAuthenticator {
   }
 
   private async ping(): Promise<Challenge | undefined> {
-    const res = await this.transport.send({ method: 'GET', url: `${this.baseUrl}/v2/` });
+    let res = await this.transport.send({ method: 'GET', url: `${this.baseUrl}/v2/` });
+    // A loopback registry is reached over http by default; one that serves TLS says so with a 400.
+    if (res.status === 400 && this.baseUrl.startsWith('http://') && /HTTPS server/i.test(await res.body.text().catch(() => ''))) {
+      this.baseUrl = this.baseUrl.replace(/^http:/, 'https:');
+      res = await this.transport.send({ method: 'GET', url: `${this.baseUrl}/v2/` });
+    }
     await res.body.dump().catch(() => undefined);
     if (res.status === 401) {
       const c = pickChallenge(parseChallenges(res.headers['www-authenticate']));

@@ -55,7 +55,6 @@ interface CallOptions {
 
 export class RegistryClient {
   readonly auth: RegistryAuthenticator;
-  readonly baseUrl: string;
 
   constructor(
     private readonly transport: Transport,
@@ -65,8 +64,11 @@ export class RegistryClient {
     readonly host: string,
     credential: AuthCredential,
   ) {
-    this.baseUrl = transport.baseUrl(host);
-    this.auth = new RegistryAuthenticator(transport, this.baseUrl, registry, credential);
+    this.auth = new RegistryAuthenticator(transport, transport.baseUrl(host), registry, credential);
+  }
+
+  get baseUrl(): string {
+    return this.auth.baseUrl;
   }
 
   // --- manifests -------------------------------------------------------------------------------
@@ -333,9 +335,10 @@ export class RegistryClient {
   // --- tags ------------------------------------------------------------------------------------
 
   /** Every tag of a repository, following `Link` pagination. */
-  async listTags(repo: string, signal?: AbortSignal): Promise<string[]> {
+  async listTags(repo: string, options: { pageSize?: number; signal?: AbortSignal } = {}): Promise<string[]> {
+    const signal = options.signal;
     const tags: string[] = [];
-    let url: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    let url: string | undefined = `/v2/${repo}/tags/list?n=${options.pageSize ?? 1000}`;
     while (url) {
       const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], signal });
       if (res.status !== 200) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
@@ -351,11 +354,11 @@ export class RegistryClient {
 
   /** Sends with the right Authorization; a 401 re-authenticates once and sends again. */
   private async call(o: CallOptions): Promise<HttpResponse> {
-    const url = o.url.startsWith('/') ? `${this.baseUrl}${o.url}` : o.url;
     const send = async (authorization: string | undefined) =>
       this.transport.send({
         method: o.method,
-        url,
+        // Resolved after authorization(): the first call learns whether a loopback registry serves TLS.
+        url: o.url.startsWith('/') ? `${this.baseUrl}${o.url}` : o.url,
         headers: { ...o.headers, ...(authorization ? { authorization } : {}) },
         body: o.body,
         followRedirects: o.followRedirects,

@@ -1,0 +1,313 @@
+// Everything Azure for one run: the cloud, one Entra ID token cache shared by every registry and
+// ARM call, registry names and resource IDs resolved to login servers, and each side's sign-in
+// (Entra ID for ACR, or the plain credentials). Loads no Azure SDK until a token is needed.
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { AcrImportError, usageError } from '../errors.js';
+import type { AuthCredential } from '../auth/authenticator.js';
+import { parseChallenges } from '../auth/challenge.js';
+import { ACR_REFRESH_TOKEN_USER } from '../auth/docker-config.js';
+import { ENV, resolveCredential, type SecretInput } from '../cli/credentials.js';
+import { loginServerFor } from '../cli/targets.js';
+import type { Console } from '../output/console.js';
+import type { Transport } from '../transport/http.js';
+import { AcrExchangeSource, cachedEntraProvider, fixedEntraProvider } from './acr-exchange.js';
+import { ArmClient, looksLikeResourceId, parseRegistryResourceId, type ArmRegistry } from './arm.js';
+import { armEndpointFor, isAcrLoginServerIn, type AzureCloud } from './cloud.js';
+import { EntraTokens, entraEvidentlyConfigured, staticTokenCredential, type TokenCredentialLike } from './entra.js';
+
+/** How a registry is signed in to: `auto` decides per registry (see signIn). */
+export type AuthMode = 'auto' | 'entra' | 'docker' | 'anonymous';
+export const AUTH_MODES: AuthMode[] = ['auto', 'entra', 'docker', 'anonymous'];
+
+/** Seconds a bare-name lookup in ARM may take before falling back to `<name><suffix>`. */
+export const ARM_LOOKUP_TIMEOUT_ENV = 'ACR_IMPORT_ARM_LOOKUP_TIMEOUT';
+const DEFAULT_LOOKUP_TIMEOUT_S = 10;
+
+export interface SignIn {
+  credential: AuthCredential;
+  /** Where it came from, for --debug (never the secret). */
+  from: string;
+  /** The registry is an ACR (by its login-server suffix, its challenge, or a forced entra mode). */
+  acr: boolean;
+  /** For Azure SDK clients on this registry, when the sign-in is Entra ID. */
+  tokenCredential?: TokenCredentialLike;
+}
+
+export interface ResolvedRegistry {
+  loginServer: string;
+  /** The ARM resource, when it was read or found. */
+  resource?: ArmRegistry;
+  /** The ARM resource ID, when known. */
+  resourceId?: string;
+}
+
+export interface AzureSessionOptions {
+  transport: Transport;
+  env: NodeJS.ProcessEnv;
+  console: Console;
+  cloud: AzureCloud;
+  /** `--subscription`. */
+  subscription?: string;
+  signal?: AbortSignal;
+}
+
+export class AzureSession {
+  readonly transport: Transport;
+  readonly env: NodeJS.ProcessEnv;
+  readonly console: Console;
+  readonly cloud: AzureCloud;
+  readonly signal?: AbortSignal;
+  private entraTokens?: EntraTokens;
+  private armClient?: ArmClient;
+  private subscriptionPromise?: Promise<{ id: string; from: string } | undefined>;
+  private readonly resolved = new Map<string, Promise<ResolvedRegistry>>();
+  private readonly acrProbes = new Map<string, Promise<boolean>>();
+
+  constructor(private readonly options: AzureSessionOptions) {
+    this.transport = options.transport;
+    this.env = options.env;
+    this.console = options.console;
+    this.cloud = options.cloud;
+    this.signal = options.signal;
+  }
+
+  /** The Entra ID token cache of this run (DefaultAzureCredential unless one was supplied). */
+  get entra(): EntraTokens {
+    this.entraTokens ??= EntraTokens.fromEnvironment();
+    return this.entraTokens;
+  }
+
+  get armEndpoint(): string {
+    return armEndpointFor(this.cloud, this.env);
+  }
+
+  get arm(): ArmClient {
+    this.armClient ??= new ArmClient(
+      this.transport,
+      this.armEndpoint,
+      async () => (await this.entra.getToken(this.cloud.armScope, { signal: this.signal, what: 'Azure Resource Manager' })).token,
+      this.signal,
+    );
+    return this.armClient;
+  }
+
+  /** `--subscription`, `AZURE_SUBSCRIPTION_ID`, or the Azure CLI's default subscription. */
+  subscription(): Promise<{ id: string; from: string } | undefined> {
+    this.subscriptionPromise ??= (async () => {
+      const flag = this.options.subscription?.trim();
+      if (flag) return { id: flag, from: '--subscription' };
+      const env = this.env.AZURE_SUBSCRIPTION_ID?.trim();
+      if (env) return { id: env, from: 'AZURE_SUBSCRIPTION_ID' };
+      const az = await azCliDefaultSubscription(this.env, this.cloud).catch(() => undefined);
+      return az ? { id: az, from: 'the Azure CLI default subscription' } : undefined;
+    })();
+    return this.subscriptionPromise;
+  }
+
+  // --- registries --------------------------------------------------------------------------------
+
+  /**
+   * `--name`/`--registry` as a login server: a resource ID is read from ARM; a bare name is looked
+   * up in the subscription when ARM can be asked quickly, else taken as `<name><suffix>` with a
+   * warning; a login server is used as it is.
+   */
+  resolveRegistry(value: string, flag: string): Promise<ResolvedRegistry> {
+    const key = value.trim().toLowerCase();
+    let p = this.resolved.get(key);
+    if (!p) {
+      p = this.doResolve(value.trim(), flag);
+      this.resolved.set(key, p);
+    }
+    return p;
+  }
+
+  private async doResolve(value: string, flag: string): Promise<ResolvedRegistry> {
+    if (looksLikeResourceId(value)) {
+      const id = parseRegistryResourceId(value);
+      if (!id) {
+        throw usageError(`${flag} '${value}' is not a container registry resource ID.`, 'A resource ID reads /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>.');
+      }
+      const resource = await this.arm.getRegistry(id.id);
+      const loginServer = resource.properties?.loginServer;
+      if (!loginServer) throw new AcrImportError('integrity', `ARM returned registry ${id.id} without properties.loginServer.`);
+      this.console.debug(`${flag}: ${id.id} has login server ${loginServer}`);
+      return { loginServer: loginServer.toLowerCase(), resource, resourceId: resource.id ?? id.id };
+    }
+    const loginServer = loginServerFor(value, this.cloud);
+    const bare = !/[.:]/.test(value) && value.toLowerCase() !== 'localhost';
+    if (!bare) return { loginServer };
+    const found = await this.lookUpByName(value, flag, loginServer);
+    return found ?? { loginServer };
+  }
+
+  /** A bare registry name in ARM (bounded by a short timeout); undefined after a warning when not found. */
+  private async lookUpByName(name: string, flag: string, fallback: string): Promise<ResolvedRegistry | undefined> {
+    const sub = await this.subscription();
+    const evident = entraEvidentlyConfigured(this.env);
+    const assumed = `Registry name '${name}' is taken as ${fallback}`;
+    if (!sub && !evident) {
+      this.console.warn(`${assumed} without asking Azure (no subscription: --subscription or AZURE_SUBSCRIPTION_ID). A registry with a domain-name-label scope has another login server: then give it to ${flag}.`);
+      return undefined;
+    }
+    const seconds = Number(this.env[ARM_LOOKUP_TIMEOUT_ENV] ?? DEFAULT_LOOKUP_TIMEOUT_S);
+    const ms = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_LOOKUP_TIMEOUT_S * 1000;
+    const timeout = AbortSignal.timeout(ms);
+    const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
+    const lookup = async (): Promise<ArmRegistry | undefined> => {
+      const subs = sub ? [sub.id] : await this.arm.listSubscriptions(signal);
+      for (const s of subs.slice(0, 50)) {
+        const registries = await this.arm.listRegistries(s, signal);
+        const hit = registries.find((r) => r.name?.toLowerCase() === name.toLowerCase());
+        if (hit) return hit;
+      }
+      return undefined;
+    };
+    let found: ArmRegistry | undefined;
+    try {
+      found = await raceAbort(lookup(), signal);
+    } catch (err) {
+      if (this.signal?.aborted) throw err;
+      const why = timeout.aborted ? `no answer in ${ms / 1000} s` : firstLine(err);
+      this.console.warn(`${assumed}: looking it up in Azure failed (${why}).`);
+      return undefined;
+    }
+    const where = sub ? `subscription ${sub.id}` : 'any subscription the identity can see';
+    if (!found) {
+      this.console.warn(`${assumed}: there is no registry '${name}' in ${where}.`);
+      return undefined;
+    }
+    const loginServer = found.properties?.loginServer?.toLowerCase() ?? fallback;
+    this.console.debug(`${flag} '${name}' is ${found.id} with login server ${loginServer} (from ${sub?.from ?? 'a subscription listing'})`);
+    return { loginServer, resource: found, resourceId: found.id };
+  }
+
+  // --- sign-in -----------------------------------------------------------------------------------
+
+  /** True when the registry is ACR by the chosen cloud's suffix or by its challenge. */
+  async isAcr(host: string): Promise<boolean> {
+    if (isAcrLoginServerIn(this.cloud, host)) return true;
+    const base = this.transport.baseUrl(host);
+    let p = this.acrProbes.get(base);
+    if (!p) {
+      p = probeAcrChallenge(this.transport, base, this.signal);
+      this.acrProbes.set(base, p);
+    }
+    return p;
+  }
+
+  /**
+   * One side's credential.
+   * - `auto`: flags, stdin, environment, docker config; then, for an ACR, Entra ID. A password
+   *   without a username is, for an ACR, an Entra ID access token to exchange.
+   * - `entra`: always Entra ID (DefaultAzureCredential, or a password-only access token).
+   * - `docker`: flags, stdin, environment, docker config or anonymous, never Entra ID.
+   * - `anonymous`: no credentials at all.
+   */
+  async signIn(side: 'source' | 'target', registry: string, host: string, input: SecretInput, mode: AuthMode = 'auto', stdinSecret?: string): Promise<SignIn> {
+    const flag = side === 'source' ? '--source-auth-mode' : '--target-auth-mode';
+    if (!AUTH_MODES.includes(mode)) throw usageError(`${flag} must be one of ${AUTH_MODES.join(', ')}, not '${mode}'.`);
+    if (mode === 'anonymous') {
+      if (input.username || input.password || input.passwordStdin) throw usageError(`${flag} anonymous cannot be used with ${side} credentials.`);
+      return { credential: { kind: 'anonymous' }, from: `none (${flag} anonymous)`, acr: isAcrLoginServerIn(this.cloud, host) };
+    }
+    if (mode === 'docker') {
+      const r = await resolveCredential(side, registry, input, this.env, stdinSecret);
+      return { ...r, acr: isAcrLoginServerIn(this.cloud, host) };
+    }
+    if (mode === 'entra') {
+      const explicit = explicitSecret(side, input, this.env, stdinSecret);
+      if (explicit.username && explicit.username !== ACR_REFRESH_TOKEN_USER) {
+        throw usageError(`${flag} entra signs in with Entra ID; a username (${explicit.username}) does not go with it.`, 'Give only a password (an Entra ID access token), or use another auth mode for a username and password.');
+      }
+      if (explicit.username === ACR_REFRESH_TOKEN_USER && explicit.password) {
+        return { credential: { kind: 'refresh-token', token: explicit.password }, from: `${explicit.from} (ACR refresh token)`, acr: true };
+      }
+      if (explicit.password) return this.fixedTokenSignIn(explicit.password, explicit.from);
+      return this.entraSignIn();
+    }
+    // auto
+    const r = await resolveCredential(side, registry, input, this.env, stdinSecret);
+    if (r.credential.kind === 'access-token') {
+      if (await this.isAcr(host)) return this.fixedTokenSignIn(r.credential.token, r.from);
+      return { ...r, acr: false };
+    }
+    if (r.credential.kind === 'anonymous') {
+      if (await this.isAcr(host)) return this.entraSignIn();
+      return { ...r, acr: false };
+    }
+    return { ...r, acr: isAcrLoginServerIn(this.cloud, host) };
+  }
+
+  private entraSignIn(): SignIn {
+    const source = new AcrExchangeSource(this.transport, cachedEntraProvider(this.entra, this.cloud.acrScope), { signal: this.signal, debug: (l) => this.console.debug(l) });
+    return { credential: { kind: 'exchange', source }, from: this.entra.description, acr: true, tokenCredential: this.entra.asTokenCredential() };
+  }
+
+  private fixedTokenSignIn(token: string, from: string): SignIn {
+    const source = new AcrExchangeSource(this.transport, fixedEntraProvider(token), { signal: this.signal, debug: (l) => this.console.debug(l) });
+    return { credential: { kind: 'exchange', source }, from: `${from} (an Entra ID access token, exchanged)`, acr: true, tokenCredential: staticTokenCredential(token) };
+  }
+}
+
+/** The username and password given for a side, without the docker config. */
+export function explicitSecret(side: 'source' | 'target', input: SecretInput, env: NodeJS.ProcessEnv, stdinSecret: string | undefined): { username?: string; password?: string; from: string } {
+  const username = input.username || env[side === 'source' ? ENV.sourceUsername : ENV.targetUsername] || undefined;
+  const password = (input.passwordStdin ? stdinSecret : undefined) || input.password || env[side === 'source' ? ENV.sourcePassword : ENV.targetPassword] || undefined;
+  if (username && !password) {
+    throw usageError('Authentication failed. Please provide password.', side === 'source' ? 'Give --password, --password-stdin or ACR_IMPORT_SOURCE_PASSWORD with --username.' : 'Give --target-password, --target-password-stdin or ACR_IMPORT_TARGET_PASSWORD with --target-username.');
+  }
+  return { username, password, from: input.passwordStdin ? 'standard input' : input.password ? 'flags' : 'environment' };
+}
+
+/**
+ * ACR by its challenge: `GET /v2/` answers 401 with a Bearer realm at `/oauth2/token` on the
+ * registry's own origin. Any failure means "not ACR" (the copy reports real errors later).
+ */
+export async function probeAcrChallenge(transport: Transport, baseUrl: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    const res = await transport.send({ method: 'GET', url: `${baseUrl}/v2/`, retry: false, signal });
+    await res.body.dump().catch(() => undefined);
+    if (res.status !== 401) return false;
+    const bearer = parseChallenges(res.headers['www-authenticate']).find((c) => c.scheme === 'bearer');
+    const realm = bearer?.params.realm;
+    if (!realm) return false;
+    const r = new URL(realm);
+    return r.origin === new URL(baseUrl).origin && /^\/oauth2\/token\/?$/.test(r.pathname);
+  } catch {
+    return false;
+  }
+}
+
+/** The default subscription of `az login` (azureProfile.json), for the chosen cloud. */
+export async function azCliDefaultSubscription(env: NodeJS.ProcessEnv, cloud: AzureCloud): Promise<string | undefined> {
+  const dir = env.AZURE_CONFIG_DIR || join(homedir(), '.azure');
+  const text = await readFile(join(dir, 'azureProfile.json'), 'utf8');
+  const profile = JSON.parse(text.replace(/^\uFEFF/, '')) as { subscriptions?: { id?: string; isDefault?: boolean; state?: string; environmentName?: string; cloudName?: string }[] };
+  const subs = profile.subscriptions ?? [];
+  const hit = subs.find((s) => s.isDefault && (!s.environmentName || s.environmentName.toLowerCase() === cloud.name.toLowerCase()));
+  return hit?.id || undefined;
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 300);
+}

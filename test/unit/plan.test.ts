@@ -1,0 +1,64 @@
+// Edge cases of planning that a real registry cannot produce (digests are content addresses, so
+// no real index can contain itself): a fake source serves whatever bytes the test says.
+import { describe, expect, it } from 'vitest';
+import { planImport, type PlanOptions } from '../../src/copy/plan.js';
+import type { RegistryClient } from '../../src/registry/client.js';
+import { AcrImportError } from '../../src/errors.js';
+
+const INDEX = 'application/vnd.oci.image.index.v1+json';
+
+function fakeSource(docs: Record<string, object>): RegistryClient {
+  return {
+    registry: 'fake.example',
+    headManifest: async (_repo: string, ref: string) => (docs[ref] ? { digest: ref, mediaType: INDEX, size: 1 } : undefined),
+    getManifest: async (_repo: string, ref: string) => {
+      const json = docs[ref] as Record<string, unknown>;
+      return { digest: ref, mediaType: (json.mediaType as string) ?? INDEX, size: 1, bytes: Buffer.from(JSON.stringify(json)), json };
+    },
+  } as unknown as RegistryClient;
+}
+
+const emptyTarget = { registry: 'target.example', headManifest: async () => undefined } as unknown as RegistryClient;
+
+function options(ref: string): PlanOptions {
+  return {
+    sourceRepository: 'app',
+    sourceReference: ref,
+    targets: [{ repository: 'app', tag: 'v1' }],
+    force: false,
+    maxManifests: 50,
+    maxLayerSize: 2 * 1024 ** 3,
+    includeForeignLayers: false,
+    concurrency: 4,
+  };
+}
+
+const d = (c: string) => `sha256:${c.repeat(64)}`;
+const child = (digest: string) => ({ mediaType: INDEX, digest, size: 10 });
+
+describe('planning refuses malformed graphs before writing anything', () => {
+  it('refuses an index that refers to itself', async () => {
+    const a = d('a');
+    const source = fakeSource({ [a]: { schemaVersion: 2, mediaType: INDEX, manifests: [child(a)] } });
+    await expect(planImport(source, emptyTarget, options(a))).rejects.toThrow(/refers to itself/);
+  });
+
+  it('refuses a cycle through another index', async () => {
+    const a = d('a');
+    const b = d('b');
+    const source = fakeSource({
+      [a]: { schemaVersion: 2, mediaType: INDEX, manifests: [child(b)] },
+      [b]: { schemaVersion: 2, mediaType: INDEX, manifests: [child(a)] },
+    });
+    const err = await planImport(source, emptyTarget, options(a)).catch((e) => e);
+    expect(err).toBeInstanceOf(AcrImportError);
+    expect(err.kind).toBe('integrity');
+    expect(err.message).toMatch(/refers to itself/);
+  });
+
+  it('refuses a descriptor without a digest or size', async () => {
+    const a = d('a');
+    const source = fakeSource({ [a]: { schemaVersion: 2, mediaType: INDEX, manifests: [{ mediaType: INDEX, size: 3 }] } });
+    await expect(planImport(source, emptyTarget, options(a))).rejects.toThrow(/malformed descriptor/);
+  });
+});
