@@ -8,6 +8,8 @@ import type { RegistryClient, UploadOptions } from '../registry/client.js';
 import { isForeignLayer, type Descriptor } from '../registry/media-types.js';
 import { hasherFor, finish } from '../registry/digest.js';
 import type { Transport } from '../transport/http.js';
+import { isRetryableError } from '../transport/retry.js';
+import { RegistryError } from '../registry/errors.js';
 import type { BlobOutcome, EventSink } from './events.js';
 import type { ImportPlan, ManifestNode } from './plan.js';
 
@@ -169,7 +171,9 @@ async function withRetries(transport: Transport, signal: AbortSignal, op: (attem
     try {
       return await op(attempt);
     } catch (err) {
-      const transient = err instanceof AcrImportError ? err.kind === 'transient' || /BLOB_UPLOAD_UNKNOWN|ended early/.test(err.message) : !signal.aborted;
+      // A vanished upload session (a geo-replica answering 404 mid-upload) is worth a fresh one.
+      const vanished = err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN';
+      const transient = vanished || (err instanceof AcrImportError ? err.kind === 'transient' : isRetryableError(err));
       if (attempt >= max || signal.aborted || !transient) throw err;
       await new Promise((r) => setTimeout(r, transport.retry.delay(attempt)));
     }

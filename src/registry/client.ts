@@ -76,7 +76,7 @@ export class RegistryClient {
   /** HEAD a manifest; undefined when it does not exist. Costs no Docker Hub pull. */
   async headManifest(repo: string, ref: string, signal?: AbortSignal): Promise<ManifestHead | undefined> {
     const res = await this.call({ method: 'HEAD', url: `/v2/${repo}/manifests/${ref}`, scopes: [pull(repo)], headers: { accept: MANIFEST_ACCEPT }, signal });
-    await res.body.dump().catch(() => undefined);
+    await drain(res);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw await registryError(res, `HEAD ${this.baseUrl}/v2/${repo}/manifests/${ref}`, this.registry);
     const digest = header(res.headers, 'docker-content-digest');
@@ -135,15 +135,15 @@ export class RegistryClient {
       signal,
     });
     if (res.status !== 201 && res.status !== 200) throw await registryError(res, `PUT ${this.baseUrl}${url}`, this.registry);
-    await res.body.dump().catch(() => undefined);
+    await drain(res);
     return header(res.headers, 'docker-content-digest') ?? digestOf(bytes);
   }
 
   async deleteManifest(repo: string, digest: string): Promise<void> {
     const url = `/v2/${repo}/manifests/${digest}`;
     const res = await this.call({ method: 'DELETE', url, scopes: [`repository:${repo}:delete`] });
-    await res.body.dump().catch(() => undefined);
     if (res.status !== 202 && res.status !== 200 && res.status !== 404) throw await registryError(res, `DELETE ${this.baseUrl}${url}`, this.registry);
+    await drain(res);
   }
 
   // --- blobs -----------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ export class RegistryClient {
   async hasBlob(repo: string, digest: string, signal?: AbortSignal): Promise<boolean> {
     const url = `/v2/${repo}/blobs/${digest}`;
     const res = await this.call({ method: 'HEAD', url, scopes: [pull(repo)], followRedirects: true, signal });
-    await res.body.dump().catch(() => undefined);
+    await drain(res);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
     throw await registryError(res, `HEAD ${this.baseUrl}${url}`, this.registry);
@@ -224,31 +224,30 @@ export class RegistryClient {
     const url = `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepo)}`;
     // Push first: some registries read only the first scope.
     const res = await this.call({ method: 'POST', url, scopes: [push(repo), pull(fromRepo)], headers: { 'content-length': '0' }, signal });
-    await res.body.dump().catch(() => undefined);
-    if (res.status === 201) return { mounted: true };
-    if (res.status === 202) return { mounted: false, location: this.location(res) };
-    throw await registryError(res, `POST ${this.baseUrl}${url}`, this.registry);
+    if (res.status !== 201 && res.status !== 202) throw await registryError(res, `POST ${this.baseUrl}${url}`, this.registry);
+    await drain(res);
+    return res.status === 201 ? { mounted: true } : { mounted: false, location: this.location(res) };
   }
 
   /** Opens an upload session; returns its location and the registry's minimum chunk size. */
   async startUpload(repo: string, signal?: AbortSignal): Promise<{ location: string; minChunk: number }> {
     const url = `/v2/${repo}/blobs/uploads/`;
     const res = await this.call({ method: 'POST', url, scopes: [push(repo)], headers: { 'content-length': '0' }, signal });
-    await res.body.dump().catch(() => undefined);
     if (res.status !== 202) throw await registryError(res, `POST ${this.baseUrl}${url}`, this.registry);
+    await drain(res);
     return { location: this.location(res), minChunk: Number(header(res.headers, 'oci-chunk-min-length') ?? 0) };
   }
 
   async cancelUpload(repo: string, location: string): Promise<void> {
     const res = await this.call({ method: 'DELETE', url: location, scopes: [push(repo)], retry: false });
-    await res.body.dump().catch(() => undefined);
+    await drain(res);
   }
 
   /** How many bytes an upload session holds (spec: "Getting upload status"), from its `Range: 0-N`. */
   async uploadStatus(repo: string, location: string, signal?: AbortSignal): Promise<{ received: number; location: string }> {
     const res = await this.call({ method: 'GET', url: location, scopes: [push(repo)], signal });
-    await res.body.dump().catch(() => undefined);
     if (res.status !== 204 && res.status !== 200) throw await registryError(res, `GET ${redactLocation(location)}`, this.registry);
+    await drain(res);
     const range = /^(?:bytes=)?0-(\d+)$/.exec(header(res.headers, 'range') ?? '');
     const next = header(res.headers, 'location') ? this.location(res) : location;
     return { received: range ? Number(range[1]) + 1 : 0, location: next };
@@ -312,8 +311,8 @@ export class RegistryClient {
     if (contentRange) headers['content-range'] = contentRange;
     // A PATCH appends to the session: replaying it could duplicate bytes, so failures go up.
     const res = await this.call({ method: 'PATCH', url: location, scopes: [push(repo)], headers, body, retry: false, signal });
-    await res.body.dump().catch(() => undefined);
     if (res.status !== 202 && res.status !== 204) throw await registryError(res, `PATCH ${redactLocation(location)}`, this.registry);
+    await drain(res);
     return header(res.headers, 'location') ? this.location(res) : location;
   }
 
@@ -328,8 +327,8 @@ export class RegistryClient {
       body: bytes ? () => bytes : undefined,
       signal,
     });
-    await res.body.dump().catch(() => undefined);
     if (res.status !== 201 && res.status !== 204) throw await registryError(res, `PUT ${redactLocation(url.toString())}`, this.registry);
+    await drain(res);
   }
 
   // --- tags ------------------------------------------------------------------------------------
@@ -367,7 +366,7 @@ export class RegistryClient {
       });
     const res = await send(await this.auth.authorization(o.scopes));
     if (res.status !== 401) return res;
-    await res.body.dump().catch(() => undefined);
+    await drain(res);
     return send(await this.auth.reauthorize(o.scopes, res.headers['www-authenticate']));
   }
 
@@ -377,6 +376,11 @@ export class RegistryClient {
     if (!loc) throw new AcrImportError('integrity', `${this.registry} opened an upload without a Location header.`);
     return new URL(loc, this.baseUrl).toString();
   }
+}
+
+/** Every response body must be consumed or the connection is not reused. */
+function drain(res: HttpResponse): Promise<void> {
+  return res.body.dump().catch(() => undefined);
 }
 
 function pull(repo: string): string {

@@ -3,6 +3,7 @@
 import { AcrImportError, type ErrorKind } from '../errors.js';
 import { header, type HttpResponse } from '../transport/http.js';
 import { redactText, redactUrl } from '../transport/redact.js';
+import { parseRetryAfter } from '../transport/retry.js';
 
 export class RegistryError extends AcrImportError {
   constructor(
@@ -67,10 +68,11 @@ export async function registryError(res: HttpResponse, request: string, registry
 function hintFor(kind: ErrorKind, res: HttpResponse, registry: string): string | undefined {
   if (res.status === 429) {
     const reset = header(res.headers, 'ratelimit-reset');
+    const retryAfter = parseRetryAfter(header(res.headers, 'retry-after'));
     const docker = registry === 'docker.io' || registry.endsWith('docker.io');
     return [
       'The registry is rate limiting this client.',
-      reset ? `The limit resets at ${new Date(Number(reset) * 1000).toISOString()}.` : '',
+      reset ? `The limit resets at ${new Date(Number(reset) * 1000).toISOString()}.` : retryAfter !== undefined ? `It asks to wait until ${new Date(Date.now() + retryAfter).toISOString()}.` : '',
       docker ? 'Sign in to Docker Hub (--username/--password with an access token, or docker login) for a higher pull limit.' : '',
     ]
       .filter(Boolean)
