@@ -102,15 +102,20 @@ export class RegistryAuthenticator {
       res = await this.transport.send({ method: 'GET', url: `${this.baseUrl}/v2/` });
     }
     await res.body.dump().catch(() => undefined);
+    const type = header(res.headers, 'content-type') ?? '';
+    if (/html/i.test(type) && res.status !== 401) {
+      throw new AcrImportError('integrity', `${this.registry} does not speak the registry API (GET /v2/ answered HTTP ${res.status} with an HTML page).`, {
+        hint: 'Check the registry host name; a web site, login page or proxy is not a registry endpoint.',
+      });
+    }
     if (res.status === 401) {
       const c = pickChallenge(parseChallenges(res.headers['www-authenticate']));
       if (!c) throw new AcrImportError('auth', `${this.registry} answered 401 without a usable WWW-Authenticate challenge.`);
       return c;
     }
     if (res.status >= 200 && res.status < 300) return undefined;
-    const type = header(res.headers, 'content-type') ?? '';
-    if (res.status === 404 || /html/i.test(type)) {
-      throw new AcrImportError('integrity', `${this.registry} does not speak the registry API (GET /v2/ answered HTTP ${res.status}${/html/i.test(type) ? ' with HTML' : ''}).`, {
+    if (res.status === 404) {
+      throw new AcrImportError('integrity', `${this.registry} does not speak the registry API (GET /v2/ answered HTTP 404).`, {
         hint: 'Check the registry host name; a web site or login page is not a registry endpoint.',
       });
     }

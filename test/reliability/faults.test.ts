@@ -1,18 +1,13 @@
 // Faults injected by a proxy in front of real registries: rate limits, server errors, dropped
 // connections, cut bodies, expired tokens, stalls, failing mounts, vanished upload sessions.
 // Each import must end with the image complete and byte-identical, or fail cleanly.
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { faults, failFirst, pushImage, startProxy, stopAfterAll, uniqueRepo, type FaultHook, type ProxyRequestInfo, type RunningProxy } from '../harness/index.js';
 import { cli, expectExit, expectNoStack, skopeoCopyAll, skopeoRaw, listTags, describeRequests } from '../import/helpers.js';
 
 const open = inject('openRegistry');
 const token = inject('tokenRegistry');
 
-/** Counts what was survived, for the closing report. */
-const survived: string[] = [];
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'pass') survived.push(ctx.task.name);
-});
 
 async function seeded(platforms = 2, layerSize = 300 * 1024) {
   const repo = uniqueRepo('src');
