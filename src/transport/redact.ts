@@ -27,5 +27,6 @@ export function redactText(text: string): string {
     out = out.replace(new RegExp(`("${p}"\\s*:\\s*")[^"]*`, 'gi'), '$1***');
     out = out.replace(new RegExp(`((?:^|[&?\\s])${p}=)[^&\\s]*`, 'gi'), '$1***');
   }
-  return out.replace(/\beyJ[\w-]+\.[\w-]+\.[\w-]*/g, '***').replace(/(Basic|Bearer)\s+[\w.~+/=-]+/gi, '$1 ***');
+  // A credential after an auth scheme, but not a challenge's parameters (`Bearer realm="…"`).
+  return out.replace(/\beyJ[\w-]+\.[\w-]+\.[\w-]*/g, '***').replace(/\b(Basic|Bearer)\s+(?![\w-]+=")[\w.~+/-]+=*/gi, '$1 ***');
 }

@@ -22,5 +22,9 @@ describe('redaction', () => {
     expect(redactText('grant_type=refresh_token&refresh_token=SECRET&service=x')).not.toContain('SECRET');
     expect(redactText('got eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln in reply')).toBe('got *** in reply');
     expect(redactText('header Basic dXNlcjpwYXNz here')).toBe('header Basic *** here');
+    expect(redactText('Basic dXNlcjpwYXNzd29yZA==')).toBe('Basic ***');
+    // A challenge is not a secret and stays readable.
+    const challenge = 'www-authenticate: Bearer realm="https://auth.example/token",service="r.example"';
+    expect(redactText(challenge)).toBe(challenge);
   });
 });
