@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Launcher: runs the compiled CLI and exits with its code.
-import { main } from '../dist/cli/main.js';
+// Launcher: runs the bundled CLI (dist/bundle/, built by `npm run build`) and exits with its code.
+import { main } from '../dist/bundle/main.js';
 
 process.exitCode = await main(process.argv);

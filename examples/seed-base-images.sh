@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Seed a registry with the base images your builds use, one acr-import per image.
+#
+#   ACR_NAME=myregistry ./seed-base-images.sh                 # the list below
+#   ACR_NAME=myregistry ./seed-base-images.sh images.txt      # one "source [target]" per line
+#
+# Sign in first (az login, a service principal in AZURE_* variables, or docker login to the
+# target). For Docker Hub sources, set ACR_IMPORT_SOURCE_USERNAME / ACR_IMPORT_SOURCE_PASSWORD
+# to avoid anonymous pull limits. Re-running is cheap: an image already in place is a HEAD request.
+set -euo pipefail
+
+: "${ACR_NAME:?set ACR_NAME to the target registry name or login server}"
+ACR_IMPORT=${ACR_IMPORT:-"npx --yes acr-import"}
+
+default_images() {
+  cat <<'LIST'
+docker.io/library/alpine:3.20
+docker.io/library/debian:bookworm-slim
+docker.io/library/node:20-alpine        base/node:20-alpine
+mcr.microsoft.com/dotnet/runtime:8.0    base/dotnet-runtime:8.0
+LIST
+}
+
+if [ $# -gt 0 ]; then list=$(cat "$1"); else list=$(default_images); fi
+
+failed=0
+while read -r source target; do
+  [ -z "${source}" ] || [ "${source:0:1}" = "#" ] && continue
+  args=(--name "$ACR_NAME" --source "$source")
+  [ -n "${target:-}" ] && args+=(--image "$target")
+  echo "==> $source${target:+ -> $target}"
+  # shellcheck disable=SC2086 # ACR_IMPORT may be a command with arguments
+  if ! $ACR_IMPORT "${args[@]}" ${ACR_IMPORT_FLAGS:-}; then
+    echo "!! $source failed" >&2
+    failed=$((failed + 1))
+  fi
+done <<< "$list"
+
+[ "$failed" -eq 0 ] || { echo "$failed image(s) failed" >&2; exit 1; }

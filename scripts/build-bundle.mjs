@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// Bundles the CLI with esbuild, so that the npm package needs no dependencies at run time.
+//
+//   node scripts/build-bundle.mjs          ESM bundle for the npm package: dist/bundle/
+//   node scripts/build-bundle.mjs --cjs    CommonJS single file for the single executable: dist/sea/
+//
+// ESM (dist/bundle/main.js, loaded by bin/acr-import.js): one entry file with everything `--help`
+// needs (commander, chalk, ...), and code splitting, so that what src loads with `await import()`
+// (the copy engine with undici and p-limit, ora, and the heavy @azure/identity and
+// @azure/container-registry) lands in chunks under dist/bundle/chunks/ that are read only when a
+// command needs them. Bundled CommonJS packages call require(): the banner gives ESM a real one.
+//
+// CJS (dist/sea/acr-import.cjs): a Node single executable application runs one CommonJS script
+// whose require() only knows Node's builtins, so everything, @azure/* included, is in that one
+// file; dynamic imports become plain function calls. CJS has no top-level await (the entry below
+// has none) and no import.meta: import.meta.url is replaced by the script's file URL.
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  // Packages that ship both, pick ESM: it tree-shakes and keeps chunks small.
+  mainFields: ['module', 'main'],
+  minify: true,
+  // Class and function names stay readable in error messages and stack traces.
+  keepNames: true,
+  legalComments: 'none',
+  // Node's builtins only; every package is inside the bundle.
+  packages: 'bundle',
+  logLevel: 'warning',
+  metafile: true,
+};
+
+/** The ESM bundle for npm: dist/bundle/main.js (exports main) and lazily loaded chunks. */
+export async function buildEsm({ outdir = join(root, 'dist/bundle') } = {}) {
+  // Built beside the target and moved in file by file (each rename atomic, main.js last, stale
+  // chunks removed after): a CLI started from this tree meanwhile never reads a missing or
+  // half-written chunk.
+  const staging = `${outdir}.tmp-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    const result = await esbuild.build({
+      ...common,
+      entryPoints: { main: 'src/cli/main.ts' },
+      outdir: staging,
+      format: 'esm',
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
+      banner: {
+        js: "import { createRequire as __acrImportCreateRequire } from 'node:module'; const require = __acrImportCreateRequire(import.meta.url);",
+      },
+    });
+    // The bundle copies these packages' code: their licences go with it.
+    writeFileSync(join(staging, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(result.metafile));
+    const files = listFiles(staging).sort((a, b) => Number(a === 'main.js') - Number(b === 'main.js'));
+    for (const file of files) {
+      mkdirSync(dirname(join(outdir, file)), { recursive: true });
+      renameSync(join(staging, file), join(outdir, file));
+    }
+    const built = new Set(files);
+    for (const file of listFiles(outdir)) if (!built.has(file)) rmSync(join(outdir, file), { force: true });
+    return { outdir, files, metafile: result.metafile };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** The licence texts of every package with code in the bundle. */
+function thirdPartyLicenses(metafile) {
+  const dirs = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    const m = input.match(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//);
+    if (m) dirs.add(m[1]);
+  }
+  const sections = [...dirs].sort().map((dir) => {
+    const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
+    const file = readdirSync(join(root, dir)).find((f) => /^(licen[sc]e|copying)(\.|$)/i.test(f));
+    const text = file ? readFileSync(join(root, dir, file), 'utf8').trim() : `License: ${pkg.license ?? 'see the package'}`;
+    return `${pkg.name}@${pkg.version} (${pkg.license ?? 'unknown'})\n\n${text}`;
+  });
+  const rule = `\n\n${'-'.repeat(78)}\n\n`;
+  return `acr-import bundles the following packages.${rule}${sections.join(rule)}\n`;
+}
+
+/** Files under dir, relative to it ('chunks/x.js'). */
+function listFiles(dir) {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => relative(dir, join(e.parentPath ?? e.path, e.name)));
+  } catch (err) {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** The CommonJS single file for the SEA: dist/sea/acr-import.cjs runs the CLI when executed. */
+export async function buildCjs({ outfile = join(root, 'dist/sea/acr-import.cjs') } = {}) {
+  const result = await esbuild.build({
+    ...common,
+    stdin: {
+      contents: [
+        "import { main } from './src/cli/main.ts';",
+        'main(process.argv).then(',
+        '  (code) => { process.exitCode = code; },',
+        '  (err) => { process.stderr.write(`${err?.stack ?? err}\\n`); process.exitCode = 1; },',
+        ');',
+      ].join('\n'),
+      resolveDir: root,
+      sourcefile: 'sea-entry.ts',
+      loader: 'ts',
+    },
+    outfile,
+    format: 'cjs',
+    define: { 'import.meta.url': '__acrImportMetaUrl' },
+    banner: { js: "'use strict'; const __acrImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  return { outfile, metafile: result.metafile };
+}
+
+/** Output files and sizes (metafile paths are relative to the root; ESM ones name the staging dir). */
+function report(metafile) {
+  const lines = Object.entries(metafile.outputs).map(([file, out]) => {
+    const name = file.replace(`.tmp-${process.pid}/`, '/');
+    return `  ${name.padEnd(48)} ${(out.bytes / 1024).toFixed(0).padStart(6)} KiB`;
+  });
+  console.log(lines.join('\n'));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const cjs = process.argv.includes('--cjs');
+  const { metafile } = cjs ? await buildCjs() : await buildEsm();
+  console.log(cjs ? 'CommonJS bundle for the single executable:' : 'ESM bundle for the npm package:');
+  report(metafile);
+}
