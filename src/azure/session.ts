@@ -11,6 +11,7 @@ import { ACR_REFRESH_TOKEN_USER } from '../auth/docker-config.js';
 import { ENV, resolveCredential, type SecretInput } from '../cli/credentials.js';
 import { loginServerFor } from '../cli/targets.js';
 import type { Console } from '../output/console.js';
+import { isLoopbackHost } from '../reference.js';
 import type { Transport } from '../transport/http.js';
 import { AcrExchangeSource, cachedEntraProvider, fixedEntraProvider } from './acr-exchange.js';
 import { ArmClient, looksLikeResourceId, parseRegistryResourceId, type ArmRegistry } from './arm.js';
@@ -24,6 +25,9 @@ export const AUTH_MODES: AuthMode[] = ['auto', 'entra', 'docker', 'anonymous'];
 /** Seconds a bare-name lookup in ARM may take before falling back to `<name><suffix>`. */
 export const ARM_LOOKUP_TIMEOUT_ENV = 'ACR_IMPORT_ARM_LOOKUP_TIMEOUT';
 const DEFAULT_LOOKUP_TIMEOUT_S = 10;
+/** The challenge probe gives up after this long (the copy then reports what is wrong). */
+const PROBE_TIMEOUT_MS = 15_000;
+const KNOWN_NOT_ACR = /(^|\.)(docker\.io|ghcr\.io|quay\.io|gcr\.io|pkg\.dev|amazonaws\.com|public\.ecr\.aws|mcr\.microsoft\.com|registry\.k8s\.io|nvcr\.io|registry\.gitlab\.com)(:\d+)?$/i;
 
 export interface SignIn {
   credential: AuthCredential;
@@ -63,7 +67,8 @@ export class AzureSession {
   private armClient?: ArmClient;
   private subscriptionPromise?: Promise<{ id: string; from: string } | undefined>;
   private readonly resolved = new Map<string, Promise<ResolvedRegistry>>();
-  private readonly acrProbes = new Map<string, Promise<boolean>>();
+  private readonly registryLists = new Map<string, Promise<ArmRegistry[]>>();
+  private readonly probes = new Map<string, Promise<{ baseUrl: string; acr: boolean }>>();
 
   constructor(private readonly options: AzureSessionOptions) {
     this.transport = options.transport;
@@ -107,6 +112,17 @@ export class AzureSession {
   }
 
   // --- registries --------------------------------------------------------------------------------
+
+  /** The registries of a subscription (read once per run). */
+  registriesIn(subscription: string, signal?: AbortSignal): Promise<ArmRegistry[]> {
+    let p = this.registryLists.get(subscription);
+    if (!p) {
+      p = this.arm.listRegistries(subscription, signal);
+      this.registryLists.set(subscription, p);
+      p.catch(() => this.registryLists.delete(subscription));
+    }
+    return p;
+  }
 
   /**
    * `--name`/`--registry` as a login server: a resource ID is read from ARM; a bare name is looked
@@ -158,7 +174,7 @@ export class AzureSession {
     const lookup = async (): Promise<ArmRegistry | undefined> => {
       const subs = sub ? [sub.id] : await this.arm.listSubscriptions(signal);
       for (const s of subs.slice(0, 50)) {
-        const registries = await this.arm.listRegistries(s, signal);
+        const registries = await this.registriesIn(s, signal);
         const hit = registries.find((r) => r.name?.toLowerCase() === name.toLowerCase());
         if (hit) return hit;
       }
@@ -188,11 +204,25 @@ export class AzureSession {
   /** True when the registry is ACR by the chosen cloud's suffix or by its challenge. */
   async isAcr(host: string): Promise<boolean> {
     if (isAcrLoginServerIn(this.cloud, host)) return true;
+    // Public registries known not to be ACR are not asked (Docker Hub anonymous pulls stay one request shorter).
+    if (KNOWN_NOT_ACR.test(host)) return false;
+    return (await this.probe(host)).acr;
+  }
+
+  /** The registry's base URL, with a loopback registry that serves TLS found out (as the registry client does). */
+  async baseUrl(host: string): Promise<string> {
     const base = this.transport.baseUrl(host);
-    let p = this.acrProbes.get(base);
+    if (base.startsWith('https://') || !isLoopbackHost(host)) return base;
+    return (await this.probe(host)).baseUrl;
+  }
+
+  private probe(host: string): Promise<{ baseUrl: string; acr: boolean }> {
+    const base = this.transport.baseUrl(host);
+    let p = this.probes.get(base);
     if (!p) {
-      p = probeAcrChallenge(this.transport, base, this.signal);
-      this.acrProbes.set(base, p);
+      const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+      p = probeRegistry(this.transport, base, this.signal ? AbortSignal.any([this.signal, timeout]) : timeout);
+      this.probes.set(base, p);
     }
     return p;
   }
@@ -263,20 +293,27 @@ export function explicitSecret(side: 'source' | 'target', input: SecretInput, en
 
 /**
  * ACR by its challenge: `GET /v2/` answers 401 with a Bearer realm at `/oauth2/token` on the
- * registry's own origin. Any failure means "not ACR" (the copy reports real errors later).
+ * registry's own origin. A loopback registry reached over http that answers "HTTP request to an
+ * HTTPS server" is asked again over https. Any failure means "not ACR" (the copy reports real
+ * errors later).
  */
-export async function probeAcrChallenge(transport: Transport, baseUrl: string, signal?: AbortSignal): Promise<boolean> {
+export async function probeRegistry(transport: Transport, baseUrl: string, signal?: AbortSignal): Promise<{ baseUrl: string; acr: boolean }> {
+  let base = baseUrl;
   try {
-    const res = await transport.send({ method: 'GET', url: `${baseUrl}/v2/`, retry: false, signal });
+    let res = await transport.send({ method: 'GET', url: `${base}/v2/`, retry: false, signal });
+    if (res.status === 400 && base.startsWith('http://') && /HTTPS server/i.test(await res.body.text().catch(() => ''))) {
+      base = base.replace(/^http:/, 'https:');
+      res = await transport.send({ method: 'GET', url: `${base}/v2/`, retry: false, signal });
+    }
     await res.body.dump().catch(() => undefined);
-    if (res.status !== 401) return false;
+    if (res.status !== 401) return { baseUrl: base, acr: false };
     const bearer = parseChallenges(res.headers['www-authenticate']).find((c) => c.scheme === 'bearer');
     const realm = bearer?.params.realm;
-    if (!realm) return false;
+    if (!realm) return { baseUrl: base, acr: false };
     const r = new URL(realm);
-    return r.origin === new URL(baseUrl).origin && /^\/oauth2\/token\/?$/.test(r.pathname);
+    return { baseUrl: base, acr: r.origin === new URL(base).origin && /^\/oauth2\/token\/?$/.test(r.pathname) };
   } catch {
-    return false;
+    return { baseUrl: base, acr: false };
   }
 }
 

@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AcrImportError, EXIT_CODES, exitCodeOf } from '../errors.js';
 import { Console } from '../output/console.js';
+import { registerAzureCommands } from './azure-commands.js';
 import { VERSION } from '../version.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -22,19 +23,19 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
   program
     .command('import', { isDefault: true })
     .description('copy an image, index or artifact into a registry (the default command)')
-    .requiredOption('-n, --name <registry>', 'target registry: an ACR name (myregistry), or a login server (myregistry.azurecr.io, 127.0.0.1:5000, ghcr.io)')
+    .requiredOption('-n, --name <registry>', 'target registry: an ACR name (myregistry), a login server (myregistry.azurecr.io, 127.0.0.1:5000, ghcr.io) or an ACR resource ID')
     .requiredOption('--source <image>', 'source image: host/repo:tag, host/repo@sha256:…, or a Docker Hub name (nginx, library/nginx:1.27)')
     .option('-t, --image <repo[:tag]>', 'target repository and tag (repeatable); default: the source path', collect, [])
     .option('--repository <repo>', 'target repository for an untagged copy (repeatable)', collect, [])
-    .option('-r, --registry <registry>', 'source registry (name or login server); --source is then repo[:tag|@digest]')
+    .option('-r, --registry <registry>', 'source registry (ACR name, login server or ACR resource ID); --source is then repo[:tag|@digest]')
     .option('-u, --username <user>', 'source registry user name (env ACR_IMPORT_SOURCE_USERNAME)')
-    .option('-p, --password <password>', 'source registry password or token; alone, an access token (env ACR_IMPORT_SOURCE_PASSWORD)')
+    .option('-p, --password <password>', 'source registry password or token; alone, an access token (for an ACR, an Entra ID token to exchange) (env ACR_IMPORT_SOURCE_PASSWORD)')
     .option('--password-stdin', 'read the source password from standard input')
     .option('--target-username <user>', 'target registry user name (env ACR_IMPORT_TARGET_USERNAME)')
     .option('--target-password <password>', 'target registry password or token (env ACR_IMPORT_TARGET_PASSWORD)')
     .option('--target-password-stdin', 'read the target password from standard input')
     .option('--force', 'move target tags that point at another image (default: refuse, writing nothing)')
-    .option('--no-wait', 'accepted for az compatibility; a client-side import always waits')
+    .option('--no-wait', 'with --server-side: return once ACR has queued the import (a client-side import always waits)')
     .addOption(new Option('-o, --output <format>', 'output format: text on stderr, or one json object on stdout').choices(['text', 'json']).default('text'))
     .option('--dry-run', 'resolve and check everything, print the plan, write nothing')
     .option('--concurrency <n>', 'parallel blob transfers', '8')
@@ -43,6 +44,12 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .option('--include-foreign-layers', 'also copy foreign (non-distributable) layers from their URLs')
     .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable; loopback always is)', collect, [])
     .addOption(new Option('--cloud <name>', 'Azure cloud for bare registry names').choices(['AzureCloud', 'AzureChinaCloud', 'AzureUSGovernment']).env('AZURE_CLOUD'))
+    .option('--server-side', 'let ACR run the import itself (ARM importImage, as az acr import does); signs in with Entra ID')
+    .option('-g, --resource-group <group>', 'resource group of the target registry (--server-side; found in the subscription when omitted)')
+    .option('--subscription <id>', 'Azure subscription of the registries (env AZURE_SUBSCRIPTION_ID; default: the Azure CLI one)')
+    .addOption(new Option('--source-auth-mode <mode>', 'source sign-in: auto (Entra ID for an ACR without other credentials), entra, docker (flags, environment, docker config), anonymous').choices(['auto', 'entra', 'docker', 'anonymous']).default('auto'))
+    .addOption(new Option('--target-auth-mode <mode>', 'target sign-in: auto, entra, docker or anonymous, as for the source').choices(['auto', 'entra', 'docker', 'anonymous']).default('auto'))
+    .option('--lock', 'lock the imported manifests afterwards (canWrite and canDelete false; ACR targets with Entra ID sign-in)')
     .option('--timeout <seconds>', 'give up a request after this long without data', '60')
     .option('--retries <n>', 'retries of a failed request (429, 5xx, dropped connection)', '4')
     .option('--debug', 'trace every HTTP request (credentials redacted)')
@@ -75,6 +82,10 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
     const { runImport } = await import('./run-import.js');
     await runImport(opts as never, { console, stdout, env, signal: controller.signal, stdin: io.stdin });
   }, { stdout, stderr });
+  registerAzureCommands(program, async (opts, task) => {
+    console = new Console({ stream: stderr, quiet: Boolean(opts.quiet), debug: Boolean(opts.debug), color: opts.color !== false });
+    await task({ console, stdout, env, signal: controller.signal, stdin: io.stdin });
+  });
   try {
     await program.parseAsync(argv);
     return 0;

@@ -3,18 +3,21 @@
 import { executePlan } from '../copy/execute.js';
 import { planImport } from '../copy/plan.js';
 import { cloudByName } from '../azure/cloud.js';
+import { prepareLock } from '../azure/lock.js';
+import type { AzureImportFlags } from '../azure/options.js';
+import { AzureSession } from '../azure/session.js';
 import { RegistryClient } from '../registry/client.js';
 import { formatReference } from '../reference.js';
 import { header, Transport } from '../transport/http.js';
 import type { Console } from '../output/console.js';
 import { createProgress } from '../output/progress.js';
 import { buildSummary, printSummary, type RateLimit } from '../output/summary.js';
-import { readStdinSecret, resolveCredential } from './credentials.js';
-import { loginServerFor, sourceFor, targetsFor } from './targets.js';
+import { readStdinSecret } from './credentials.js';
+import { sourceFor, targetsFor } from './targets.js';
 import { usageError } from '../errors.js';
 import { parseSize } from './parse.js';
 
-export interface ImportOptions {
+export interface ImportOptions extends AzureImportFlags {
   name: string;
   source: string;
   image: string[];
@@ -50,13 +53,10 @@ export interface RunContext {
 }
 
 export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void> {
+  if (o.serverSide) return (await import('../azure/server-side.js')).runServerSideImport(o, ctx);
   const started = Date.now();
   const c = ctx.console;
   const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
-  const targetServer = loginServerFor(o.name, cloud);
-  const { reference: sourceRef, warning } = sourceFor(o.source, o.registry ? loginServerFor(o.registry, cloud) : undefined);
-  if (warning) c.warn(warning);
-  const targets = targetsFor(o.image, o.repository, sourceRef);
   const concurrency = positiveInt(o.concurrency, '--concurrency');
   const maxManifests = positiveInt(o.maxManifests, '--max-manifests');
   const maxLayerSize = parseSize(o.maxLayerSize, '--max-layer-size');
@@ -66,7 +66,8 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   const transport = new Transport({
     insecureRegistries: o.insecureRegistry,
     timeoutMs: positiveInt(o.timeout, '--timeout') * 1000,
-    retry: { maxAttempts: positiveInt(o.retries, '--retries') + 1 },
+    // --retries 0 is a valid choice: one attempt per request, no retry.
+    retry: { maxAttempts: positiveInt(o.retries, '--retries', 0) + 1 },
     connectionsPerHost: Math.max(16, concurrency * 2),
     debug: o.debug ? (line) => c.debug(line) : undefined,
   });
@@ -80,11 +81,18 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
       }
     },
   });
+  // Registry names and resource IDs, Entra ID sign-in for ACR, --lock (src/azure).
+  const azure = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
   try {
+    const targetServer = (await azure.resolveRegistry(o.name, '--name')).loginServer;
+    const { reference: sourceRef, warning } = sourceFor(o.source, o.registry ? (await azure.resolveRegistry(o.registry, '--registry')).loginServer : undefined);
+    if (warning) c.warn(warning);
+    const targets = targetsFor(o.image, o.repository, sourceRef);
     const stdinSecret = o.passwordStdin || o.targetPasswordStdin ? await readStdinSecret(ctx.stdin) : undefined;
-    const sourceCred = await resolveCredential('source', sourceRef.registry, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, ctx.env, stdinSecret);
-    const targetCred = await resolveCredential('target', targetServer, { username: o.targetUsername, password: o.targetPassword, passwordStdin: o.targetPasswordStdin }, ctx.env, stdinSecret);
+    const sourceCred = await azure.signIn('source', sourceRef.registry, sourceRef.host, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, o.sourceAuthMode, stdinSecret);
+    const targetCred = await azure.signIn('target', targetServer, targetServer, { username: o.targetUsername, password: o.targetPassword, passwordStdin: o.targetPasswordStdin }, o.targetAuthMode, stdinSecret);
     c.debug(`source credentials: ${sourceCred.from}; target credentials: ${targetCred.from}`);
+    const lock = o.lock ? await prepareLock(azure, targetServer, targetCred) : undefined;
     const source = new RegistryClient(transport, sourceRef.registry, sourceRef.host, sourceCred.credential);
     const target = new RegistryClient(transport, targetServer, targetServer, targetCred.credential);
     const sourceText = formatReference(sourceRef);
@@ -120,14 +128,15 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
       rateLimit: rateLimit.remaining ? rateLimit : undefined,
     });
     printSummary(c, summary);
-    if (o.output === 'json') ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    const locked = lock ? await lock.afterImport(plan, targets, { dryRun: Boolean(o.dryRun), console: c, signal: ctx.signal }) : undefined;
+    if (o.output === 'json') ctx.stdout.write(`${JSON.stringify(locked ? { ...summary, locked } : summary, null, 2)}\n`);
   } finally {
     await transport.close().catch(() => undefined);
   }
 }
 
-function positiveInt(value: string, flag: string): number {
+function positiveInt(value: string, flag: string, min = 1): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw usageError(`${flag} must be a whole number of at least 1, not '${value}'.`);
+  if (!value.trim() || !Number.isInteger(n) || n < min) throw usageError(`${flag} must be a whole number of at least ${min}, not '${value}'.`);
   return n;
 }

@@ -56,6 +56,12 @@ export function targetsFor(images: string[], repositories: string[], source: Ima
     targets.push(parseTargetImage(image));
   }
   for (const repo of repositories) {
+    // As for --image: a registry host here would become part of the repository name in the target.
+    const first = repo.includes('/') ? repo.slice(0, repo.indexOf('/')) : '';
+    if (first.includes('.') || first.includes(':') || first.toLowerCase() === 'localhost') {
+      const rest = repo.slice(first.length + 1);
+      throw usageError(`--repository '${repo}' must not include a registry host ('${first}'); the target registry is given with --name.`, `Use --repository ${rest.replace(/[:@].*$/, '')}.`);
+    }
     if (repo.includes(':') || repo.includes('@')) throw usageError(`--repository '${repo}' takes a repository name only, without tag or digest; use --image for a tagged copy.`);
     validateRepository(repo);
     targets.push({ repository: repo });

@@ -1,0 +1,250 @@
+// The server-side engine (`--server-side`): hands the import to ACR itself, exactly as
+// `az acr import` does, through ARM `registries/{name}/importImage`, then follows the
+// long-running operation to its end (or returns once it is queued, with --no-wait).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AcrImportError, usageError } from '../errors.js';
+import { formatReference, type ImageReference } from '../reference.js';
+import { header, Transport } from '../transport/http.js';
+import { parseRetryAfter } from '../transport/retry.js';
+import type { ImportOptions, RunContext } from '../cli/run-import.js';
+import { readStdinSecret } from '../cli/credentials.js';
+import { sourceFor, targetsFor } from '../cli/targets.js';
+import { REGISTRY_API_VERSION, armError, looksLikeResourceId, parseRegistryResourceId, registryResourceId, type ArmRegistry } from './arm.js';
+import { cloudByName, isAcrLoginServerIn } from './cloud.js';
+import { createAcrClient } from './acr-client.js';
+import { ManifestLocker, type LockedManifest } from './lock.js';
+import { wholeNumber } from './options.js';
+import { AzureSession, explicitSecret } from './session.js';
+
+/** Seconds between polls when ARM sends no Retry-After. */
+export const POLL_INTERVAL_ENV = 'ACR_IMPORT_POLL_INTERVAL';
+
+export interface ImportImageBody {
+  source: {
+    resourceId?: string;
+    registryUri?: string;
+    credentials?: { username?: string; password: string };
+    sourceImage: string;
+  };
+  targetTags?: string[];
+  untaggedTargetRepositories?: string[];
+  mode: 'Force' | 'NoForce';
+}
+
+export interface ServerSideResult {
+  engine: 'server-side';
+  source: string;
+  target: string;
+  registryId: string;
+  targetTags: string[];
+  untaggedTargetRepositories: string[];
+  mode: 'Force' | 'NoForce';
+  status: 'Succeeded' | 'Queued' | 'DryRun';
+  /** The operation to poll, when ARM queued the import. */
+  operation?: string;
+  request?: { method: 'POST'; url: string; body: ImportImageBody };
+  locked?: LockedManifest[];
+  durationMs: number;
+}
+
+/** The request body with secrets replaced, for --dry-run and --debug. */
+export function redactBody(body: ImportImageBody): ImportImageBody {
+  const creds = body.source.credentials;
+  return { ...body, source: { ...body.source, ...(creds ? { credentials: { ...(creds.username ? { username: creds.username } : {}), password: '***' } } : {}) } };
+}
+
+export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Promise<void> {
+  const started = Date.now();
+  const c = ctx.console;
+  const ignored: [unknown, string][] = [
+    [o.targetUsername || o.targetPassword || o.targetPasswordStdin, '--target-username/--target-password'],
+    [o.includeForeignLayers, '--include-foreign-layers'],
+    [o.insecureRegistry?.length, '--insecure-registry'],
+    [o.sourceAuthMode && o.sourceAuthMode !== 'auto', '--source-auth-mode'],
+    [o.targetAuthMode && o.targetAuthMode !== 'auto', '--target-auth-mode'],
+  ];
+  for (const [given, flag] of ignored) {
+    if (given) throw usageError(`${flag} does not apply with --server-side: ACR runs the import and signs in to the registries itself.`);
+  }
+  if (o.lock && o.wait === false) throw usageError('--lock cannot be used with --no-wait: the import must have finished before its manifests can be locked.');
+  if (o.passwordStdin && o.targetPasswordStdin) throw usageError('Only one of --password-stdin and --target-password-stdin can read standard input.');
+
+  const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
+  const transport = new Transport({
+    timeoutMs: wholeNumber(o.timeout ?? '60', '--timeout') * 1000,
+    retry: { maxAttempts: wholeNumber(o.retries ?? '4', '--retries') + 1 },
+    debug: o.debug ? (line) => c.debug(line) : undefined,
+  });
+  const session = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
+  try {
+    // The source: a registry resource (by ID, or found by name) or a registry URI.
+    let sourceRef: ImageReference;
+    let resourceId: string | undefined;
+    if (o.registry) {
+      const reg = await session.resolveRegistry(o.registry, '--registry');
+      const spec = sourceFor(o.source, reg.loginServer);
+      if (spec.warning) c.warn(spec.warning);
+      sourceRef = spec.reference;
+      resourceId = reg.resourceId;
+    } else {
+      sourceRef = sourceFor(o.source, undefined).reference;
+    }
+    const sourceImage = `${sourceRef.repository}${sourceRef.digest ? `@${sourceRef.digest}` : `:${sourceRef.tag ?? 'latest'}`}`;
+    const stdinSecret = o.passwordStdin ? await readStdinSecret(ctx.stdin) : undefined;
+    const secret = explicitSecret('source', { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, ctx.env, stdinSecret);
+    const credentials = secret.password ? { ...(secret.username ? { username: secret.username } : {}), password: secret.password } : undefined;
+
+    // Like az: an ACR source in the subscription is named by its resource ID, so that the service
+    // reads it with the caller's rights and no credentials are needed.
+    if (!resourceId && !credentials && isAcrLoginServerIn(cloud, sourceRef.registry)) {
+      resourceId = await sourceResourceId(session, sourceRef.registry);
+    }
+    const targets = targetsFor(o.image, o.repository, sourceRef);
+    const targetTags = targets.filter((t) => t.tag).map((t) => `${t.repository}:${t.tag}`);
+    const untagged = targets.filter((t) => !t.tag).map((t) => t.repository);
+    const body: ImportImageBody = {
+      source: { ...(resourceId ? { resourceId } : { registryUri: sourceRef.registry }), ...(credentials ? { credentials } : {}), sourceImage },
+      ...(targetTags.length ? { targetTags } : {}),
+      ...(untagged.length ? { untaggedTargetRepositories: untagged } : {}),
+      mode: o.force ? 'Force' : 'NoForce',
+    };
+
+    const target = await findTargetRegistry(session, o.name, o.resourceGroup);
+    const path = `${target.id}/importImage?api-version=${REGISTRY_API_VERSION}`;
+    const url = `${session.armEndpoint}${path}`;
+    const sourceText = formatReference(sourceRef);
+    const result: ServerSideResult = {
+      engine: 'server-side',
+      source: sourceText,
+      target: target.loginServer,
+      registryId: target.id,
+      targetTags,
+      untaggedTargetRepositories: untagged,
+      mode: body.mode,
+      status: 'DryRun',
+      durationMs: 0,
+    };
+
+    if (o.dryRun) {
+      result.request = { method: 'POST', url, body: redactBody(body) };
+      result.durationMs = Date.now() - started;
+      c.info(`Dry run: ACR would import ${sourceText} into ${target.loginServer} with this request (credentials redacted):`);
+      if (o.output === 'json') ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else ctx.stdout.write(`POST ${url}\n${JSON.stringify(result.request.body, null, 2)}\n`);
+      return;
+    }
+
+    // Everything that can refuse --lock is checked before the import starts.
+    let locker: ManifestLocker | undefined;
+    if (o.lock) {
+      const client = await createAcrClient(`https://${target.loginServer}`, session.entra.asTokenCredential(), cloud, '--lock');
+      locker = new ManifestLocker(client, target.loginServer);
+    }
+
+    c.info(`Asking ACR to import ${sourceText} into ${target.loginServer} (${[...targetTags, ...untagged.map((r) => `${r} untagged`)].join(', ')})`);
+    c.debug(`POST ${url}\n${JSON.stringify(redactBody(body))}`);
+    let res = await session.arm.send('POST', path, body, { retry: false });
+    // A throttled POST was not accepted: waiting and sending it again is safe.
+    for (let attempt = 1; res.status === 429 && attempt <= 3; attempt++) {
+      const wait = Math.min(parseRetryAfter(header(res.headers, 'retry-after')) ?? 2000 * attempt, 60_000);
+      c.debug(`ARM throttled the import request; retrying in ${wait} ms`);
+      await sleep(wait, undefined, { signal: ctx.signal });
+      res = await session.arm.send('POST', path, body, { retry: false });
+    }
+    const what = `the import of ${sourceText} into ${target.loginServer}`;
+    if (res.status === 202) {
+      const operation = header(res.headers, 'azure-asyncoperation') ?? header(res.headers, 'location');
+      result.operation = operation;
+      if (o.wait === false) {
+        result.status = 'Queued';
+        result.durationMs = Date.now() - started;
+        c.success(`ACR queued ${what}; not waiting for it (--no-wait).`);
+        if (operation) c.info(`  Operation: ${operation}`);
+        if (o.output === 'json') ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        return;
+      }
+      const seconds = Number(ctx.env[POLL_INTERVAL_ENV] ?? 5);
+      let last = '';
+      await session.arm.waitForOperation(res, what, {
+        defaultIntervalMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 5000,
+        onPoll: (status) => {
+          if (status !== last) c.debug(`import operation: ${status}`);
+          last = status;
+        },
+      });
+    } else if (res.status !== 200 && res.status !== 201 && res.status !== 204) {
+      throw armError(res, what);
+    }
+    result.status = 'Succeeded';
+
+    if (locker) {
+      const items = [
+        ...targetTags.map((t) => ({ repository: t.slice(0, t.lastIndexOf(':')), reference: t.slice(t.lastIndexOf(':') + 1) })),
+        ...(sourceRef.digest ? untagged.map((r) => ({ repository: r, reference: sourceRef.digest! })) : []),
+      ];
+      if (untagged.length && !sourceRef.digest) c.warn(`--lock: the untagged copies (${untagged.join(', ')}) are not locked: their digest is unknown here. Give the source by digest to lock them.`);
+      result.locked = await locker.lock(items, ctx.signal, { withPlatforms: true });
+      for (const l of result.locked) c.info(`  Locked ${target.loginServer}/${l.repository}@${l.digest} (canWrite, canDelete: false)`);
+    }
+    result.durationMs = Date.now() - started;
+    c.success(`ACR imported ${sourceText} into ${target.loginServer} (${[...targetTags, ...untagged.map((r) => `${r} untagged`)].join(', ')}) in ${(result.durationMs / 1000).toFixed(1)} s.`);
+    if (o.output === 'json') ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await transport.close().catch(() => undefined);
+  }
+}
+
+/** The resource ID of the registry with this login server in the subscription, if it is there. */
+async function sourceResourceId(session: AzureSession, loginServer: string): Promise<string | undefined> {
+  const sub = await session.subscription();
+  if (!sub) return undefined;
+  try {
+    const hit = (await session.registriesIn(sub.id)).find((r) => r.properties?.loginServer?.toLowerCase() === loginServer.toLowerCase());
+    if (hit) session.console.debug(`source registry ${loginServer} is ${hit.id}`);
+    return hit?.id;
+  } catch (err) {
+    session.console.debug(`could not look the source registry ${loginServer} up in ${sub.id}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * The target registry's resource ID and login server: from a resource ID, from
+ * `--subscription` + `-g` + a name, or (like az) by finding the name in the subscription's
+ * registry list, whose `id` gives the resource group.
+ */
+async function findTargetRegistry(session: AzureSession, name: string, resourceGroup: string | undefined): Promise<{ id: string; loginServer: string; resource?: ArmRegistry }> {
+  const value = name.trim();
+  if (looksLikeResourceId(value)) {
+    const id = parseRegistryResourceId(value);
+    if (!id) throw usageError(`--name '${name}' is not a container registry resource ID.`);
+    const resolved = await session.resolveRegistry(value, '--name');
+    return { id: id.id, loginServer: resolved.loginServer, resource: resolved.resource };
+  }
+  const suffix = session.cloud.loginServerSuffix;
+  const lower = value.toLowerCase();
+  const isLoginServer = /[.:]/.test(lower);
+  // `myacr` or `myacr.azurecr.io` name the registry `myacr`; a hashed login server (domain-name-label scope) needs the list.
+  const plainName = !isLoginServer ? lower : lower.endsWith(suffix) && /^[a-z0-9]{5,50}$/.test(lower.slice(0, -suffix.length)) ? lower.slice(0, -suffix.length) : undefined;
+  if (!isLoginServer && !/^[a-z0-9]{5,50}$/.test(lower)) throw usageError(`'${name}' is not a valid registry name: ACR registry names have 5 to 50 letters and digits.`);
+  const sub = await session.subscription();
+  if (!sub) {
+    throw usageError('--server-side needs the subscription of the target registry.', 'Give --subscription, set AZURE_SUBSCRIPTION_ID, or choose one with `az account set`.');
+  }
+  if (resourceGroup && plainName) {
+    return { id: registryResourceId(sub.id, resourceGroup, plainName), loginServer: `${plainName}${suffix}` };
+  }
+  const registries = await session.registriesIn(sub.id);
+  const hit = registries.find((r) => {
+    const login = r.properties?.loginServer?.toLowerCase();
+    const matches = isLoginServer ? login === lower || (plainName !== undefined && r.name?.toLowerCase() === plainName) : r.name?.toLowerCase() === lower;
+    return matches && (!resourceGroup || r.id.toLowerCase().includes(`/resourcegroups/${resourceGroup.toLowerCase()}/`));
+  });
+  if (!hit) {
+    throw new AcrImportError('not-found', `There is no registry '${name}' in subscription ${sub.id}${resourceGroup ? ` and resource group ${resourceGroup}` : ''} (${sub.from}).`, {
+      hint: 'Check the registry name, --subscription and -g/--resource-group, and that the identity can read the registry.',
+    });
+  }
+  return { id: hit.id, loginServer: hit.properties?.loginServer?.toLowerCase() ?? `${hit.name.toLowerCase()}${suffix}`, resource: hit };
+}
+
