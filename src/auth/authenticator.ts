@@ -158,8 +158,16 @@ export class RegistryAuthenticator {
       case 'exchange': {
         const forceNew = this.forceNewRefresh;
         this.forceNewRefresh = false;
-        const rt = await c.source.refreshToken({ challenge, baseUrl: this.baseUrl, registry: this.registry, forceNew });
-        return postToken(this.transport, challenge, scopes, this.registry, { grant_type: 'refresh_token', refresh_token: rt });
+        const ctx = { challenge, baseUrl: this.baseUrl, registry: this.registry };
+        const rt = await c.source.refreshToken({ ...ctx, forceNew });
+        try {
+          return await postToken(this.transport, challenge, scopes, this.registry, { grant_type: 'refresh_token', refresh_token: rt });
+        } catch (err) {
+          // A refresh token revoked or expired early: exchange for a new one, once.
+          if (forceNew || !(err instanceof AcrImportError) || err.kind !== 'auth') throw err;
+          const fresh = await c.source.refreshToken({ ...ctx, forceNew: true });
+          return postToken(this.transport, challenge, scopes, this.registry, { grant_type: 'refresh_token', refresh_token: fresh });
+        }
       }
       case 'access-token':
         throw new Error('unreachable: access tokens are used directly');

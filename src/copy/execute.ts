@@ -2,6 +2,7 @@
 // digest once its blobs are in, then indexes after their children, then tags, last of all. A
 // failure anywhere leaves no tag pointing at an incomplete image.
 import pLimit from 'p-limit';
+import { setMaxListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import { AcrImportError } from '../errors.js';
 import type { RegistryClient, UploadOptions } from '../registry/client.js';
@@ -53,10 +54,13 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
   const manifestLimit = pLimit(Math.max(2, o.concurrency));
   const repositories = [...new Set(plan.targets.filter((t) => t.action !== 'unchanged').map((t) => t.repository))];
   const copyable = new Set(plan.blobs.map((b) => b.digest));
+  const taggedRepositories = new Set(plan.targets.filter((t) => t.action !== 'unchanged' && t.tag).map((t) => t.repository));
 
   // Abort the other transfers as soon as one fails, so the error surfaces quickly.
   const failFast = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, failFast.signal]) : failFast.signal;
+  // Every request in flight listens on this signal: more than Node's default of 10 is expected, not a leak.
+  setMaxListeners(0, signal);
 
   const perRepo = async (repository: string, first: string | undefined) => {
     // Blobs, largest first: they are queued in plan order.
@@ -73,6 +77,8 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
       if (!done) {
         done = (async () => {
           await Promise.all([...m.blobs.filter((b) => copyable.has(b.digest)).map((b) => blobDone.get(b.digest)), ...m.children.map(pushManifest)]);
+          // A repository that gets a tag receives the root's bytes with the tag, at the end: sending them by digest too would send them twice.
+          if (m === root && taggedRepositories.has(repository)) return;
           await manifestLimit(() => putManifestOnce(repository, m));
         })();
         manifestDone.set(m.digest, done);

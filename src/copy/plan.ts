@@ -1,6 +1,7 @@
 // Planning: everything that can refuse an import is decided here, before one byte is written.
 // Resolves the source, walks indexes (nested too), enforces the manifest and layer-size limits,
 // and checks every target tag. Only reads.
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { AcrImportError } from '../errors.js';
 import type { RegistryClient, FetchedManifest } from '../registry/client.js';
@@ -68,6 +69,8 @@ export interface ImportPlan {
 export const MAX_INDEX_DEPTH = 8;
 
 export async function planImport(source: RegistryClient, target: RegistryClient, o: PlanOptions): Promise<ImportPlan> {
+  // Each request in flight listens on the signal: --concurrency above 10 is not a leak.
+  if (o.signal) setMaxListeners(0, o.signal);
   const head = await resolveSource(source, o);
   o.onEvent?.({ type: 'resolved', reference: `${source.registry}/${o.sourceRepository}${refSep(o.sourceReference)}${o.sourceReference}`, digest: head.digest, mediaType: head.mediaType });
   const targets = await checkTargets(target, o, head.digest);
@@ -118,14 +121,15 @@ export async function planImport(source: RegistryClient, target: RegistryClient,
   const unique = new Map<string, Descriptor>();
   for (const m of manifests) for (const b of m.blobs) if (!unique.has(b.digest)) unique.set(b.digest, b);
   const all = [...unique.values()];
-  const tooLarge = all.find((b) => b.size > o.maxLayerSize);
+  const foreign = o.includeForeignLayers ? [] : all.filter(isForeignLayer);
+  const blobs = all.filter((b) => o.includeForeignLayers || !isForeignLayer(b)).sort((a, b) => b.size - a.size);
+  // Only what is copied counts: a foreign layer left out (old Windows bases run to several GiB) moves no bytes.
+  const tooLarge = blobs.find((b) => b.size > o.maxLayerSize);
   if (tooLarge) {
     throw new AcrImportError('limit', `Layer ${tooLarge.digest} is ${formatBytes(tooLarge.size)}, over the ${formatBytes(o.maxLayerSize)} layer size limit (ACR import allows 2 GiB from public registries).`, {
       hint: 'Raise it with --max-layer-size if the target registry accepts larger layers.',
     });
   }
-  const foreign = o.includeForeignLayers ? [] : all.filter(isForeignLayer);
-  const blobs = all.filter((b) => o.includeForeignLayers || !isForeignLayer(b)).sort((a, b) => b.size - a.size);
   return {
     digest: head.digest,
     mediaType: head.mediaType,

@@ -1,7 +1,7 @@
 // A registry client for the OCI distribution API (spec: "Pulling", "Pushing", "Content
 // Discovery"): manifests, blobs, cross-repository mounts, uploads (monolithic, streamed, chunked
 // with resume) and tags. Authentication and retries come from the layers below.
-import { Readable } from 'node:stream';
+import { Readable, Transform, pipeline } from 'node:stream';
 import { AcrImportError } from '../errors.js';
 import { RegistryAuthenticator, repositoryScope, type AuthCredential } from '../auth/authenticator.js';
 import { header, type HttpMethod, type HttpResponse, type RequestBody, type Transport } from '../transport/http.js';
@@ -160,56 +160,105 @@ export class RegistryClient {
   /**
    * A blob's bytes as a stream that checks size and digest at the end (an error, not an end,
    * when they do not match), and resumes with `Range` when the connection drops midway.
+   *
+   * The response body is relayed chunk by chunk with plain stream events (pause/resume for
+   * backpressure): an async generator here cost a promise and a microtask per 64 KiB chunk,
+   * a tenth of the CPU of a bandwidth-bound copy.
    */
   getBlob(repo: string, blob: Pick<Descriptor, 'digest' | 'size'>, options: { offset?: number; signal?: AbortSignal } = {}): Readable {
-    return Readable.from(this.blobChunks(repo, blob, options.offset ?? 0, options.signal), { objectMode: false, highWaterMark: 1024 * 1024 });
-  }
-
-  private async *blobChunks(repo: string, blob: Pick<Descriptor, 'digest' | 'size'>, start: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
     const url = `/v2/${repo}/blobs/${blob.digest}`;
+    const signal = options.signal;
+    const start = options.offset ?? 0;
     // The digest can only be checked when every byte passes through here.
     const hash = start === 0 ? hasherFor(blob.digest) : undefined;
     const maxResumes = this.transport.retry.options.maxAttempts;
     let offset = start;
     let resumes = 0;
-    for (;;) {
-      const res = await this.call({
-        method: 'GET',
-        url,
-        scopes: [pull(repo)],
-        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-        followRedirects: true,
-        signal,
-      });
-      if (res.status !== 200 && res.status !== 206) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
+    let body: HttpResponse['body'] | undefined;
+    let opening = false;
+
+    const out = new Readable({
+      highWaterMark: 1024 * 1024,
+      read() {
+        if (body) body.resume();
+        else if (!opening) void open();
+      },
+      destroy(err, callback) {
+        const b = body;
+        body = undefined;
+        b?.destroy();
+        callback(err);
+      },
+    });
+    const fail = (err: unknown) => {
+      body = undefined;
+      out.destroy(err as Error);
+    };
+
+    const open = async (): Promise<void> => {
+      opening = true;
+      let res: HttpResponse;
+      try {
+        res = await this.call({
+          method: 'GET',
+          url,
+          scopes: [pull(repo)],
+          headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+          followRedirects: true,
+          signal,
+        });
+        if (res.status !== 200 && res.status !== 206) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
+      } catch (err) {
+        opening = false;
+        fail(err);
+        return;
+      }
+      opening = false;
+      if (out.destroyed) {
+        res.body.destroy();
+        return;
+      }
       // A server that ignores Range sends everything again: skip what we already have.
       let skip = res.status === 200 ? offset : 0;
-      try {
-        for await (const raw of res.body) {
-          let chunk = raw as Buffer;
-          if (skip > 0) {
-            const n = Math.min(skip, chunk.length);
-            skip -= n;
-            chunk = chunk.subarray(n);
-            if (chunk.length === 0) continue;
-          }
-          offset += chunk.length;
-          if (offset > blob.size) throw this.blobMismatch(repo, blob, `more than the ${blob.size} bytes its descriptor gives`);
-          hash?.update(chunk);
-          yield chunk;
+      const current = res.body;
+      body = current;
+      current.on('data', (raw: Buffer) => {
+        if (body !== current) return;
+        let chunk = raw;
+        if (skip > 0) {
+          const n = Math.min(skip, chunk.length);
+          skip -= n;
+          chunk = chunk.subarray(n);
+          if (chunk.length === 0) return;
         }
-      } catch (err) {
-        if (err instanceof AcrImportError || signal?.aborted || !isRetryableError(err) || resumes >= maxResumes) throw err;
+        offset += chunk.length;
+        if (offset > blob.size) {
+          current.destroy();
+          fail(this.blobMismatch(repo, blob, `more than the ${blob.size} bytes its descriptor gives`));
+          return;
+        }
+        hash?.update(chunk);
+        if (!out.push(chunk)) current.pause();
+      });
+      current.once('end', () => {
+        if (body !== current) return;
+        body = undefined;
+        if (offset !== blob.size) return fail(this.blobMismatch(repo, blob, `${offset} bytes, not the ${blob.size} its descriptor gives`));
+        if (hash) {
+          const got = finish(hash, blob.digest);
+          if (got !== blob.digest) return fail(this.blobMismatch(repo, blob, `bytes that hash to ${got}`));
+        }
+        out.push(null);
+      });
+      current.once('error', (err) => {
+        if (body !== current) return;
+        body = undefined;
+        if (signal?.aborted || !isRetryableError(err) || resumes >= maxResumes) return fail(err);
         resumes++;
-        continue; // resume from `offset` with a Range request
-      }
-      break;
-    }
-    if (offset !== blob.size) throw this.blobMismatch(repo, blob, `${offset} bytes, not the ${blob.size} its descriptor gives`);
-    if (hash) {
-      const got = finish(hash, blob.digest);
-      if (got !== blob.digest) throw this.blobMismatch(repo, blob, `bytes that hash to ${got}`);
-    }
+        void open(); // resume from `offset` with a Range request
+      });
+    };
+    return out;
   }
 
   private blobMismatch(repo: string, blob: Pick<Descriptor, 'digest'>, what: string): AcrImportError {
@@ -260,10 +309,15 @@ export class RegistryClient {
    */
   async uploadBlob(repo: string, blob: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource, options: UploadOptions = {}): Promise<void> {
     const signal = options.signal;
+    const monolithic = blob.size <= (options.monolithicMax ?? 1024 * 1024);
+    // A small blob is read while the session opens: one round trip less per blob, which is most
+    // of the time of an image of many small layers on a distant registry.
+    const early = monolithic ? collect(source(0)) : undefined;
+    early?.catch(() => undefined); // awaited below; a failed session must not leave it unhandled
     const session = options.location ? { location: options.location, minChunk: 0 } : await this.startUpload(repo, signal);
     try {
-      if (blob.size <= (options.monolithicMax ?? 1024 * 1024)) {
-        const bytes = await collect(source(0));
+      if (monolithic) {
+        const bytes = await early!;
         await this.finishUpload(repo, session.location, blob.digest, bytes, signal);
       } else if (blob.size <= (options.chunkedAbove ?? 256 * 1024 * 1024)) {
         const location = await this.patch(repo, session.location, blob.size, () => progressStream(source(0), options.onProgress, 0), signal, undefined);
@@ -418,16 +472,18 @@ async function collect(stream: Readable): Promise<Buffer> {
 function progressStream(stream: Readable, onProgress: ((bytes: number) => void) | undefined, base: number): Readable {
   if (!onProgress) return stream;
   let n = base;
-  return Readable.from(
-    (async function* () {
-      for await (const c of stream) {
-        n += (c as Buffer).length;
-        onProgress(n);
-        yield c as Buffer;
-      }
-    })(),
-    { objectMode: false },
-  );
+  // A Transform, not an async generator: no promise per chunk. pipeline() carries an error or a
+  // destroy from either end to the other.
+  const counter = new Transform({
+    highWaterMark: 1024 * 1024,
+    transform(chunk: Buffer, _encoding, callback) {
+      n += chunk.length;
+      onProgress(n);
+      callback(null, chunk);
+    },
+  });
+  pipeline(stream, counter, () => undefined);
+  return counter;
 }
 
 /** Cuts one stream into consecutive chunk streams of `size` bytes (the last one shorter). */

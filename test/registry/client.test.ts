@@ -18,6 +18,7 @@ import {
 import { AcrImportError } from '../../src/errors.js';
 import { RegistryError } from '../../src/registry/errors.js';
 import { postToken } from '../../src/auth/token-service.js';
+import type { RefreshTokenSource } from '../../src/auth/authenticator.js';
 import { bufferSource, clientFor, readAll } from './helpers.js';
 
 const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -297,5 +298,33 @@ describe('blobs', () => {
     const patched = proxy.requests.filter((r) => r.method === 'PATCH' && r.status === 202);
     expect(patched).toHaveLength(6);
     expect(patched[2]!.requestHeaders['content-range']).toBe('2097152-3145727');
+  });
+});
+
+describe('refresh-token sources (the Entra ID seam)', () => {
+  it('exchanges again, once, when the token service refuses a cached refresh token', async () => {
+    const origin = await stopAfterAll(startAcrOrigin({ acceptedAccessTokens: ['entra-token'], accessTokenTtl: 1, strictExpiry: true }));
+    const repo = uniqueRepo('exchange');
+    await pushImage({ url: origin.url, username: 'testuser', password: 'testpass' }, repo, 'v1', { kind: 'image' });
+    let cached: string | undefined;
+    const asked: boolean[] = [];
+    const source: RefreshTokenSource = {
+      description: 'test exchange',
+      async refreshToken({ forceNew, challenge }) {
+        asked.push(forceNew);
+        if (cached && !forceNew) return cached;
+        const form = new URLSearchParams({ grant_type: 'access_token', service: challenge.service!, access_token: 'entra-token' });
+        const res = await fetch(`${origin.url}/oauth2/exchange`, { method: 'POST', body: form });
+        cached = ((await res.json()) as { refresh_token: string }).refresh_token;
+        return cached;
+      },
+    };
+    const { client: c } = client(origin.url, { kind: 'exchange', source });
+    expect(await c.headManifest(repo, 'v1')).toBeDefined();
+    origin.revokeRefreshTokens();
+    await new Promise((r) => setTimeout(r, 1100)); // the 1 s access token is gone
+    expect(await c.headManifest(repo, 'v1')).toBeDefined();
+    expect(asked).toEqual([false, false, true]);
+    expect(origin.requests.filter((r) => r.endpoint === 'exchange')).toHaveLength(2);
   });
 });
