@@ -61,6 +61,8 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   const maxManifests = positiveInt(o.maxManifests, '--max-manifests');
   const maxLayerSize = parseSize(o.maxLayerSize, '--max-layer-size');
   if (o.passwordStdin && o.targetPasswordStdin) throw usageError('Only one of --password-stdin and --target-password-stdin can read standard input.');
+  if (o.passwordStdin && o.password) throw usageError('--password and --password-stdin are mutually exclusive.');
+  if (o.targetPasswordStdin && o.targetPassword) throw usageError('--target-password and --target-password-stdin are mutually exclusive.');
   if (o.wait === false) c.warn('--no-wait only applies to imports run by the ACR service; this import runs here and waits.');
 
   const transport = new Transport({

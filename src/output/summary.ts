@@ -17,6 +17,8 @@ export interface ImportSummary {
   target: string;
   targets: { reference: string; action: 'created' | 'moved' | 'unchanged' | 'would-create' | 'would-move'; previous?: string }[];
   dryRun: boolean;
+  /** Every target already held this exact image: nothing was fetched or written. */
+  upToDate: boolean;
   manifests: { digest: string; mediaType: string; platform?: string }[];
   manifestCount: number;
   blobs: { total: number; copied: number; mounted: number; skipped: number; foreignSkipped: number };
@@ -47,10 +49,12 @@ export function buildSummary(args: {
       ...(t.previous && t.action === 'move' ? { previous: t.previous } : {}),
     })),
     dryRun: args.dryRun,
+    upToDate: plan.targets.every((t) => t.action === 'unchanged'),
     manifests: plan.manifests.map((m) => ({ digest: m.digest, mediaType: m.mediaType, ...(m.platform ? { platform: formatPlatform(m.platform) } : {}) })),
     manifestCount: plan.manifestCount,
     blobs: {
-      total: plan.blobs.length,
+      // Per target repository, like the counts below (a second repository mounts from the first).
+      total: plan.blobs.length * new Set(plan.targets.filter((t) => t.action !== 'unchanged').map((t) => t.repository)).size,
       copied: stats?.blobsUploaded ?? 0,
       mounted: stats?.blobsMounted ?? 0,
       skipped: stats?.blobsSkipped ?? 0,

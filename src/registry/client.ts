@@ -421,7 +421,14 @@ export class RegistryClient {
     const res = await send(await this.auth.authorization(o.scopes));
     if (res.status !== 401) return res;
     await drain(res);
-    return send(await this.auth.reauthorize(o.scopes, res.headers['www-authenticate']));
+    const again = await send(await this.auth.reauthorize(o.scopes, res.headers['www-authenticate']));
+    if (again.status === 401 && this.auth.credential.kind === 'anonymous') {
+      await drain(again);
+      throw new AcrImportError('auth', `${this.registry} requires authentication (HTTP 401 for ${o.method} ${redactLocation(again.url)}), and no credentials were given for it.`, {
+        hint: 'Give credentials with --username/--password (source) or --target-username/--target-password (target), their environment variables, or docker login.',
+      });
+    }
+    return again;
   }
 
   /** An upload `Location`, absolute or relative, as an absolute URL. */

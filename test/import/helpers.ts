@@ -24,6 +24,7 @@ export interface ImportJson {
   target: string;
   targets: { reference: string; action: string; previous?: string }[];
   dryRun: boolean;
+  upToDate: boolean;
   manifests: { digest: string; mediaType: string; platform?: string }[];
   manifestCount: number;
   blobs: { total: number; copied: number; mounted: number; skipped: number; foreignSkipped: number };

@@ -41,7 +41,8 @@ describe('same-registry import', () => {
     const b = uniqueRepo('mount/second');
     const r = await cli(['-n', proxy.host, '--source', `${token.host}/${src.repo}:v1`, '-t', `${a}:v1`, '-t', `${b}:v1`, '-o', 'json']);
     expectExit(r, 0);
-    expect(r.json().blobs).toMatchObject({ copied: 3, mounted: 3 });
+    // Counts are per target repository, and add up.
+    expect(r.json().blobs).toMatchObject({ total: 6, copied: 3, mounted: 3, skipped: 0 });
     expect(blobUploads(forRepo(b))).toEqual([]);
     expect(blobUploads(forRepo(a)).length).toBeGreaterThan(0);
     expect((await skopeoRaw(`${open.host}/${b}:v1`)).equals(src.bytes)).toBe(true);
@@ -64,6 +65,7 @@ describe('re-runs', () => {
     expect(api.every((q) => q.method === 'HEAD'), describeRequests(second)).toBe(true);
     expect(second.filter((q) => q.method !== 'GET' && q.method !== 'HEAD')).toEqual([]);
     expect(r.json().targets).toEqual([{ reference: `${proxy.host}/${dst}:v1`, action: 'unchanged' }]);
+    expect(r.json()).toMatchObject({ upToDate: true, sourceDigest: src.digest });
   });
 
   it('a re-run with nothing to do costs no manifest GET on the source (HEADs only: no Docker Hub pull)', async () => {

@@ -32,6 +32,7 @@ describe('malformed references and flags (exit 2)', () => {
     ['unknown flag', ['--source', 'x', '--frobnicate'], /unknown option '--frobnicate'/],
     ['bad output format', ['--source', 'x', '-o', 'yaml'], /invalid/],
     ['both secrets from stdin', ['--source', `${open.host}/app:1`, '--password-stdin', '--target-password-stdin'], /Only one of --password-stdin and --target-password-stdin/],
+    ['a password both as a flag and from stdin', ['--source', `${open.host}/app:1`, '-p', 'x', '--password-stdin'], /--password and --password-stdin are mutually exclusive/],
     ['username without password', ['--source', `${open.host}/app:1`, '-u', 'someone'], /Authentication failed\. Please provide password\./],
     ['bad size', ['--source', `${open.host}/app:1`, '--max-layer-size', 'huge'], /--max-layer-size takes a size/],
     ['missing --source', [], /required option '--source <image>'/],
@@ -47,8 +48,9 @@ describe('credentials and reachability', () => {
   it('missing credentials for a registry that needs them (exit 3)', async () => {
     const repo = uniqueRepo('auth');
     await pushImage(open, repo, 'v1', { kind: 'image' });
-    const r = await expectRefused(['--name', htpasswd.host, '--source', `${open.host}/${repo}:v1`, '-t', 'x:1'], 3, /401/);
-    expect(r.stderr).toMatch(/Check the credentials for/);
+    const r = await expectRefused(['--name', htpasswd.host, '--source', `${open.host}/${repo}:v1`, '-t', 'x:1'], 3, /requires authentication \(HTTP 401/);
+    expect(r.stderr).toMatch(/no credentials were given/);
+    expect(r.stderr).toMatch(/--target-username/);
   });
 
   it('an unreachable host (exit 8)', async () => {
