@@ -2,6 +2,7 @@
 // Azure SDKs under it) loads when the command runs, so `--help` stays fast.
 import { Option, type Command } from 'commander';
 import type { Console } from '../output/console.js';
+import { addConnectionOptions, addOutputOptions, addRequestOptions, withLists } from './common-options.js';
 
 export interface CommandContext {
   console: Console;
@@ -15,14 +16,9 @@ export interface CommandContext {
 export type CommandRunner = (opts: Record<string, unknown>, task: (ctx: CommandContext) => Promise<void>) => Promise<void>;
 
 const AUTH_MODES = ['auto', 'entra', 'docker', 'anonymous'];
-const CLOUDS = ['AzureCloud', 'AzureChinaCloud', 'AzureUSGovernment'];
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 export function registerAzureCommands(program: Command, run: CommandRunner): void {
-  program
+  const cmd = program
     .command('show-manifests')
     .description('list the manifests of a repository, or of one image and its platforms: digest, platform, size, tags, created (like az acr repository show-manifests)')
     .argument('<registry>', 'an ACR name, a login server (myregistry.azurecr.io, 127.0.0.1:5000, ghcr.io) or an ACR resource ID')
@@ -32,18 +28,11 @@ export function registerAzureCommands(program: Command, run: CommandRunner): voi
     .option('--password-stdin', 'read the password from standard input')
     .addOption(new Option('--auth-mode <mode>', 'sign-in: auto (Entra ID for ACR when no credentials are given), entra, docker (flags, environment, docker config), anonymous').choices(AUTH_MODES).default('auto'))
     .addOption(new Option('-o, --output <format>', 'output format: a text table, or json').choices(['text', 'json']).default('text'))
-    .addOption(new Option('--cloud <name>', 'Azure cloud for bare registry names').choices(CLOUDS).env('AZURE_CLOUD'))
-    .option('--subscription <id>', 'Azure subscription to look a bare registry name up in (env AZURE_SUBSCRIPTION_ID)')
-    .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable; loopback always is)', collect, [])
-    .option('--timeout <seconds>', 'give up a request after this long without data', '60')
-    .option('--retries <n>', 'retries of a failed request (429, 5xx, dropped connection)', '4')
-    .option('--debug', 'trace every HTTP request (credentials redacted)')
-    .option('-q, --quiet', 'print errors only')
-    .option('--no-color', 'no colours (also NO_COLOR)')
-    .action(async (registry: string, repository: string, opts: Record<string, unknown>) =>
-      run(opts, async (ctx) => {
-        const { runShowManifests } = await import('../azure/show-manifests.js');
-        await runShowManifests(registry, repository, opts, ctx);
-      }),
-    );
+    .option('--subscription <id>', 'Azure subscription to look a bare registry name up in (env AZURE_SUBSCRIPTION_ID)');
+  addOutputOptions(addRequestOptions(addConnectionOptions(cmd, 'Azure cloud for bare registry names'))).action(async (registry: string, repository: string, opts: Record<string, unknown>) =>
+    run(withLists(opts, ['insecureRegistry']), async (ctx) => {
+      const { runShowManifests } = await import('../azure/show-manifests.js');
+      await runShowManifests(registry, repository, withLists(opts, ['insecureRegistry']), ctx);
+    }),
+  );
 }

@@ -5,10 +5,8 @@ import { AcrImportError, EXIT_CODES, exitCodeOf } from '../errors.js';
 import { Console } from '../output/console.js';
 import { registerAzureCommands } from './azure-commands.js';
 import { VERSION } from '../version.js';
+import { addConnectionOptions, addOutputOptions, addRequestOptions, collect, withLists } from './common-options.js';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 export function buildProgram(run: (opts: Record<string, unknown>) => Promise<void>, out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Command {
   const program = new Command('acr-import')
@@ -20,13 +18,13 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .showSuggestionAfterError(true)
     .configureHelp({ sortOptions: false });
 
-  program
+  const importCommand = program
     .command('import', { isDefault: true })
     .description('copy an image, index or artifact into a registry (the default command)')
     .requiredOption('-n, --name <registry>', 'target registry: an ACR name (myregistry), a login server (myregistry.azurecr.io, 127.0.0.1:5000, ghcr.io) or an ACR resource ID')
     .requiredOption('--source <image>', 'source image: host/repo:tag, host/repo@sha256:…, or a Docker Hub name (nginx, library/nginx:1.27)')
-    .option('-t, --image <repo[:tag]>', 'target repository and tag (repeatable); default: the source path', collect, [])
-    .option('--repository <repo>', 'target repository for an untagged copy (repeatable)', collect, [])
+    .option('-t, --image <repo[:tag]>', 'target repository and tag (repeatable); default: the source path', collect)
+    .option('--repository <repo>', 'target repository for an untagged copy (repeatable)', collect)
     .option('-r, --registry <registry>', 'source registry (ACR name, login server or ACR resource ID); --source is then repo[:tag|@digest]')
     .option('-u, --username <user>', 'source registry user name (env ACR_IMPORT_SOURCE_USERNAME)')
     .option('-p, --password <password>', 'source registry password or token; alone, an access token (for an ACR, an Entra ID token to exchange) (env ACR_IMPORT_SOURCE_PASSWORD)')
@@ -41,21 +39,20 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .option('--concurrency <n>', 'parallel blob transfers', '8')
     .option('--max-manifests <n>', 'refuse images with more manifests (ACR import limit: 50)', '50')
     .option('--max-layer-size <size>', 'refuse layers larger than this (ACR import limit: 2GiB)', '2GiB')
-    .option('--include-foreign-layers', 'also copy foreign (non-distributable) layers from their URLs')
-    .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable; loopback always is)', collect, [])
-    .addOption(new Option('--cloud <name>', 'Azure cloud for bare registry names').choices(['AzureCloud', 'AzureChinaCloud', 'AzureUSGovernment']).env('AZURE_CLOUD'))
+    .option('--include-foreign-layers', 'also copy foreign (non-distributable) layers from their URLs');
+  addConnectionOptions(importCommand, 'Azure cloud for bare registry names');
+  importCommand
     .option('--server-side', 'let ACR run the import itself (ARM importImage, as az acr import does); signs in with Entra ID')
     .option('-g, --resource-group <group>', 'resource group of the target registry (--server-side; found in the subscription when omitted)')
     .option('--subscription <id>', 'Azure subscription of the registries (env AZURE_SUBSCRIPTION_ID; default: the Azure CLI one)')
     .addOption(new Option('--source-auth-mode <mode>', 'source sign-in: auto (Entra ID for an ACR without other credentials), entra, docker (flags, environment, docker config), anonymous').choices(['auto', 'entra', 'docker', 'anonymous']).default('auto'))
     .addOption(new Option('--target-auth-mode <mode>', 'target sign-in: auto, entra, docker or anonymous, as for the source').choices(['auto', 'entra', 'docker', 'anonymous']).default('auto'))
-    .option('--lock', 'lock the imported manifests afterwards (canWrite and canDelete false; ACR targets with Entra ID sign-in)')
-    .option('--timeout <seconds>', 'give up a request after this long without data', '60')
-    .option('--retries <n>', 'retries of a failed request (429, 5xx, dropped connection)', '4')
-    .option('--debug', 'trace every HTTP request (credentials redacted)')
-    .option('-q, --quiet', 'print errors only')
-    .option('--no-color', 'no colours (also NO_COLOR)')
-    .action(async (opts: Record<string, unknown>) => run(opts));
+    .option('--lock', 'lock the imported manifests afterwards (canWrite and canDelete false; ACR targets with Entra ID sign-in)');
+  addOutputOptions(addRequestOptions(importCommand)).action(async (opts: Record<string, unknown>) => run(withLists(opts, ['image', 'repository', 'insecureRegistry'])));
+  program.addHelpText(
+    'after',
+    '\nimport is the default command: `acr-import --name … --source …` runs it. Its flags: acr-import import --help\n\nExample:\n  acr-import --name myregistry --source docker.io/library/hello-world:latest --image hello-world:latest',
+  );
 
   return program;
 }

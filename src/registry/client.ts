@@ -7,7 +7,7 @@ import { RegistryAuthenticator, repositoryScope, type AuthCredential } from '../
 import { header, type HttpMethod, type HttpResponse, type RequestBody, type Transport } from '../transport/http.js';
 import { isRetryableError } from '../transport/retry.js';
 import { digestOf, finish, hasherFor } from './digest.js';
-import { readCapped, registryError } from './errors.js';
+import { RegistryError, readCapped, registryError } from './errors.js';
 import { MANIFEST_ACCEPT, isSchema1, type Descriptor } from './media-types.js';
 
 /** Manifests larger than this are refused, as every peer does (distribution's own limit is 4 MiB). */
@@ -424,9 +424,15 @@ export class RegistryClient {
     const again = await send(await this.auth.reauthorize(o.scopes, res.headers['www-authenticate']));
     if (again.status === 401 && this.auth.credential.kind === 'anonymous') {
       await drain(again);
-      throw new AcrImportError('auth', `${this.registry} requires authentication (HTTP 401 for ${o.method} ${redactLocation(again.url)}), and no credentials were given for it.`, {
-        hint: 'Give credentials with --username/--password (source) or --target-username/--target-password (target), their environment variables, or docker login.',
-      });
+      throw new RegistryError(
+        'auth',
+        `${this.registry} requires authentication (HTTP 401 for ${o.method} ${redactLocation(again.url)}), and no credentials were given for it.`,
+        401,
+        'UNAUTHORIZED',
+        this.registry,
+        `${o.method} ${redactLocation(again.url)}`,
+        'Give credentials with --username/--password (source) or --target-username/--target-password (target), their environment variables, or docker login.',
+      );
     }
     return again;
   }

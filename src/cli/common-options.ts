@@ -1,0 +1,35 @@
+// Flags every command shares, defined once so they read and behave the same everywhere.
+import { Option, type Command } from 'commander';
+
+export const CLOUD_NAMES = ['AzureCloud', 'AzureChinaCloud', 'AzureUSGovernment'];
+
+/** A repeatable flag's values; no default, so help does not print "(default: [])". */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Repeatable flags that were not given, as empty lists. */
+export function withLists<T extends Record<string, unknown>>(opts: T, names: string[]): T {
+  const out: Record<string, unknown> = { ...opts };
+  for (const n of names) out[n] ??= [];
+  return out as T;
+}
+
+export function addConnectionOptions(cmd: Command, cloudHelp: string): Command {
+  return cmd
+    .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable; loopback always is)', collect)
+    .addOption(new Option('--cloud <name>', cloudHelp).choices(CLOUD_NAMES).env('AZURE_CLOUD'));
+}
+
+export function addRequestOptions(cmd: Command): Command {
+  return cmd
+    .option('--timeout <seconds>', 'give up a request after this long without data', '60')
+    .option('--retries <n>', 'retries of a failed request (429, 5xx, dropped connection)', '4');
+}
+
+export function addOutputOptions(cmd: Command): Command {
+  return cmd
+    .option('--debug', 'trace every HTTP request (credentials redacted)')
+    .option('-q, --quiet', 'print errors only')
+    .option('--no-color', 'no colours (also NO_COLOR)');
+}
