@@ -4,6 +4,7 @@
 import { AcrImportError } from '../errors.js';
 import { readCapped } from '../registry/errors.js';
 import type { HttpResponse, Transport } from '../transport/http.js';
+import { jwtExpiry } from './jwt.js';
 
 export interface BearerChallenge {
   realm: string;
@@ -20,18 +21,6 @@ export interface IssuedToken {
 /** Seconds of validity assumed when a response gives neither expires_in nor a JWT exp (spec: 60). */
 const DEFAULT_EXPIRES_IN = 60;
 const CLIENT_ID = 'acr-import';
-
-/** `exp` of a JWT, in epoch ms, without verifying it (we only need to know when to renew). */
-export function jwtExpiry(token: string): number | undefined {
-  const part = token.split('.')[1];
-  if (!part) return undefined;
-  try {
-    const exp = (JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
-    return typeof exp === 'number' ? exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function issued(token: string, expiresIn: unknown): IssuedToken {
   const now = Date.now();

@@ -5,7 +5,7 @@
 import { AcrImportError } from '../errors.js';
 import type { RefreshTokenSource } from '../auth/authenticator.js';
 import type { BearerChallenge } from '../auth/token-service.js';
-import { jwtExpiry } from '../auth/token-service.js';
+import { jwtExpiry } from '../auth/jwt.js';
 import { readCapped } from '../registry/errors.js';
 import type { Transport } from '../transport/http.js';
 import { redactText } from '../transport/redact.js';

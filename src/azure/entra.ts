@@ -4,6 +4,7 @@
 // TokenCredential instead.
 import { AcrImportError } from '../errors.js';
 import { redactText } from '../transport/redact.js';
+import { jwtExpiry, jwtTenant } from '../auth/jwt.js';
 
 /** The part of @azure/core-auth's TokenCredential used here (structurally compatible with it). */
 export interface TokenCredentialLike {
@@ -52,29 +53,8 @@ export function entraEvidentlyConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.IDENTITY_ENDPOINT || env.MSI_ENDPOINT);
 }
 
-/** The `tid` claim of a JWT (Entra access tokens have one), without verifying it. */
-export function tenantOf(token: string): string | undefined {
-  const part = token.split('.')[1];
-  if (!part) return undefined;
-  try {
-    const claims = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as { tid?: unknown };
-    return typeof claims.tid === 'string' && claims.tid ? claims.tid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `exp` of a JWT in epoch ms, or undefined for opaque tokens. */
-function expiryOf(token: string): number | undefined {
-  const part = token.split('.')[1];
-  if (!part) return undefined;
-  try {
-    const exp = (JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
-    return typeof exp === 'number' ? exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** The tenant of an Entra ID token (its `tid` claim). */
+export const tenantOf = jwtTenant;
 
 interface Cached {
   token: EntraToken;
@@ -163,7 +143,7 @@ export class EntraTokens {
 
 /** A fixed Entra access token (a password given without a username for an ACR). */
 export function staticTokenCredential(token: string): TokenCredentialLike {
-  const expiresOnTimestamp = expiryOf(token) ?? Date.now() + 60 * 60_000;
+  const expiresOnTimestamp = jwtExpiry(token) ?? Date.now() + 60 * 60_000;
   return { getToken: async () => ({ token, expiresOnTimestamp, tokenType: 'Bearer' }) };
 }
 

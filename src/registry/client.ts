@@ -339,13 +339,17 @@ export class RegistryClient {
     let failures = 0;
     while (offset < blob.size) {
       const stream = source(offset);
-      const chunks = slices(stream, offset, blob.size, chunkSize);
+      const slicer = new Slicer(stream);
       try {
-        for await (const { from, length, body } of chunks) {
+        for (let from = offset; from < blob.size; from += chunkSize) {
+          const length = Math.min(chunkSize, blob.size - from);
+          const body = slicer.next(length);
           location = await this.patch(repo, location, length, () => progressStream(body, options.onProgress, from), options.signal, `${from}-${from + length - 1}`);
           offset = from + length;
           failures = 0;
         }
+        // Read the source to its end, so that its size and digest checks run before the upload is closed.
+        await slicer.end();
       } catch (err) {
         stream.destroy();
         if (options.signal?.aborted || failures >= this.transport.retry.options.maxAttempts || !(isRetryableError(err) || isTransient(err))) throw err;
@@ -499,33 +503,95 @@ function progressStream(stream: Readable, onProgress: ((bytes: number) => void) 
   return counter;
 }
 
-/** Cuts one stream into consecutive chunk streams of `size` bytes (the last one shorter). */
-async function* slices(stream: Readable, start: number, total: number, size: number): AsyncGenerator<{ from: number; length: number; body: Readable }> {
-  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let pending: Buffer | undefined;
-  for (let from = start; from < total; from += size) {
-    const length = Math.min(size, total - from);
-    let left = length;
-    const body = Readable.from(
-      (async function* () {
-        while (left > 0) {
-          let chunk = pending;
-          pending = undefined;
-          if (!chunk) {
-            const r = await it.next();
-            if (r.done) throw new AcrImportError('integrity', 'The source blob ended early.');
-            chunk = r.value;
-          }
-          if (chunk.length > left) {
-            pending = chunk.subarray(left);
-            chunk = chunk.subarray(0, left);
-          }
-          left -= chunk.length;
-          yield chunk;
+/**
+ * Cuts one stream into consecutive chunk streams, one at a time: `next(length)` gives a stream of
+ * the next `length` bytes. Plain stream events with pause/resume, no promise per chunk. An error
+ * of the source, or its end before the chunk is full, errors the chunk being read.
+ */
+class Slicer {
+  private pending: Buffer | undefined;
+  private current: { out: Readable; left: number } | undefined;
+  private ended = false;
+  private error: Error | undefined;
+  /** After the last chunk: the source runs to its end (more bytes are an error). */
+  private finishing = false;
+
+  constructor(private readonly source: Readable) {
+    source.on('data', (chunk: Buffer) => {
+      const cur = this.current;
+      if (!cur) {
+        // Paused between chunks: keep it for the next one.
+        this.pending = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+        if (!this.finishing) source.pause();
+        return;
+      }
+      if (!this.deliver(cur, chunk)) source.pause();
+    });
+    source.pause();
+    source.once('end', () => {
+      this.ended = true;
+      this.current?.out.destroy(new AcrImportError('integrity', 'The source blob ended early.'));
+    });
+    source.once('error', (err) => {
+      this.error = err;
+      this.current?.out.destroy(err);
+    });
+  }
+
+  /** Pushes `chunk` into the current slice; false when the source should wait. */
+  private deliver(cur: { out: Readable; left: number }, chunk: Buffer): boolean {
+    let c = chunk;
+    if (c.length > cur.left) {
+      this.pending = c.subarray(cur.left);
+      c = c.subarray(0, cur.left);
+    }
+    cur.left -= c.length;
+    const more = cur.out.push(c);
+    if (cur.left === 0) {
+      this.current = undefined;
+      cur.out.push(null);
+      return false;
+    }
+    return more;
+  }
+
+  next(length: number): Readable {
+    const cur = { left: length, out: undefined as unknown as Readable };
+    cur.out = new Readable({
+      highWaterMark: 1024 * 1024,
+      read: () => {
+        if (this.current !== cur) return;
+        if (this.pending) {
+          const p = this.pending;
+          this.pending = undefined;
+          if (!this.deliver(cur, p)) return;
         }
-      })(),
-      { objectMode: false },
-    );
-    yield { from, length, body };
+        if (this.error) return void cur.out.destroy(this.error);
+        if (this.ended) return void cur.out.destroy(new AcrImportError('integrity', 'The source blob ended early.'));
+        this.source.resume();
+      },
+      destroy: (err, callback) => {
+        if (this.current === cur) {
+          this.current = undefined;
+          this.source.pause();
+        }
+        callback(err);
+      },
+    });
+    this.current = cur;
+    return cur.out;
+  }
+
+  /** Resolves when the source ends with nothing left over; rejects with its error. */
+  end(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.pending?.length) return reject(new AcrImportError('integrity', 'The source blob has more bytes than its descriptor gives.'));
+      if (this.error) return reject(this.error);
+      if (this.ended) return resolve();
+      this.finishing = true;
+      this.source.once('end', () => (this.pending?.length ? reject(new AcrImportError('integrity', 'The source blob has more bytes than its descriptor gives.')) : resolve()));
+      this.source.once('error', reject);
+      this.source.resume();
+    });
   }
 }

@@ -2,7 +2,7 @@
 // redirects, bounded retries shared per host, a redacted debug trace, and network errors typed once.
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
+import { EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
 import { AcrImportError } from '../errors.js';
 import { isLoopbackHost } from '../reference.js';
 import { redactHeader, redactUrl } from './redact.js';
@@ -144,6 +144,10 @@ export class Transport {
       body: req.body?.(),
       dispatcher,
       signal: req.signal,
+      // undici closes the connection after every HEAD (a guard against servers that send a body
+      // with it), so each blob or manifest HEAD cost a new connection (a TLS handshake on a real
+      // registry) for the request after it. Registries answer HEAD correctly: keep it open.
+      reset: req.method === 'HEAD' ? false : undefined,
     });
     const res: HttpResponse = { status: r.statusCode, headers: r.headers as ResponseHeaders, body: r.body, url: req.url };
     if (this.options.debug) {

@@ -1,10 +1,11 @@
 // Plumbing for the Azure tests: the CLI in-process and in a child process, a test
 // TokenCredential, fake Entra tokens, and a fake `az` executable for DefaultAzureCredential.
+import { Capture } from '../import/helpers.js';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 import type { AccessTokenLike, TokenCredentialLike } from '../../src/azure/entra.js';
 
@@ -17,14 +18,6 @@ export interface CliResult {
   ms: number;
 }
 
-class Capture extends Writable {
-  text = '';
-  isTTY = false;
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
 
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'acr-import-azure-test-'));
 const emptyDockerConfig = emptyDir();

@@ -33,7 +33,8 @@ export interface ImportJson {
   durationMs: number;
 }
 
-class Capture extends Writable {
+/** A writable that keeps what the CLI printed (not a TTY, like CI). */
+export class Capture extends Writable {
   text = '';
   isTTY = false;
   override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
