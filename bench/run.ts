@@ -99,7 +99,6 @@ function finishRow(row: Row): Row {
 class Bench {
   readonly rows: Row[] = [];
   private readonly proxies: RunningProxy[] = [];
-  private profileSeq = 0;
 
   constructor(
     readonly cfg: BenchConfig,

@@ -2,7 +2,8 @@
 // Authorization header per scope set, from a cache renewed before tokens expire. The registry
 // client above never sees credentials, only header values.
 import { AcrImportError } from '../errors.js';
-import { header, type Transport } from '../transport/http.js';
+import type { Transport } from '../transport/http.js';
+import { pingRegistry } from './ping.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import type { Credential } from './docker-config.js';
 import { getToken, postToken, type BearerChallenge, type IssuedToken } from './token-service.js';
@@ -95,21 +96,16 @@ export class RegistryAuthenticator {
   }
 
   private async ping(): Promise<Challenge | undefined> {
-    let res = await this.transport.send({ method: 'GET', url: `${this.baseUrl}/v2/` });
-    // A loopback registry is reached over http by default; one that serves TLS says so with a 400.
-    if (res.status === 400 && this.baseUrl.startsWith('http://') && /HTTPS server/i.test(await res.body.text().catch(() => ''))) {
-      this.baseUrl = this.baseUrl.replace(/^http:/, 'https:');
-      res = await this.transport.send({ method: 'GET', url: `${this.baseUrl}/v2/` });
-    }
-    await res.body.dump().catch(() => undefined);
-    const type = header(res.headers, 'content-type') ?? '';
+    const res = await pingRegistry(this.transport, this.baseUrl);
+    this.baseUrl = res.baseUrl;
+    const type = res.contentType;
     if (/html/i.test(type) && res.status !== 401) {
       throw new AcrImportError('integrity', `${this.registry} does not speak the registry API (GET /v2/ answered HTTP ${res.status} with an HTML page).`, {
         hint: 'Check the registry host name; a web site, login page or proxy is not a registry endpoint.',
       });
     }
     if (res.status === 401) {
-      const c = pickChallenge(parseChallenges(res.headers['www-authenticate']));
+      const c = pickChallenge(res.challenges);
       if (!c) throw new AcrImportError('auth', `${this.registry} answered 401 without a usable WWW-Authenticate challenge.`);
       return c;
     }

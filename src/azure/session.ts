@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AcrImportError, usageError } from '../errors.js';
 import type { AuthCredential } from '../auth/authenticator.js';
-import { parseChallenges } from '../auth/challenge.js';
+import { pingRegistry } from '../auth/ping.js';
 import { ACR_REFRESH_TOKEN_USER } from '../auth/docker-config.js';
 import { ENV, resolveCredential, type SecretInput } from '../cli/credentials.js';
 import { loginServerFor } from '../cli/targets.js';
@@ -298,22 +298,16 @@ export function explicitSecret(side: 'source' | 'target', input: SecretInput, en
  * errors later).
  */
 export async function probeRegistry(transport: Transport, baseUrl: string, signal?: AbortSignal): Promise<{ baseUrl: string; acr: boolean }> {
-  let base = baseUrl;
   try {
-    let res = await transport.send({ method: 'GET', url: `${base}/v2/`, retry: false, signal });
-    if (res.status === 400 && base.startsWith('http://') && /HTTPS server/i.test(await res.body.text().catch(() => ''))) {
-      base = base.replace(/^http:/, 'https:');
-      res = await transport.send({ method: 'GET', url: `${base}/v2/`, retry: false, signal });
-    }
-    await res.body.dump().catch(() => undefined);
-    if (res.status !== 401) return { baseUrl: base, acr: false };
-    const bearer = parseChallenges(res.headers['www-authenticate']).find((c) => c.scheme === 'bearer');
-    const realm = bearer?.params.realm;
-    if (!realm) return { baseUrl: base, acr: false };
+    // The same answer the registry client's authenticator uses: no second request.
+    const res = await pingRegistry(transport, baseUrl, signal);
+    if (res.status !== 401) return { baseUrl: res.baseUrl, acr: false };
+    const realm = res.challenges.find((c) => c.scheme === 'bearer')?.params.realm;
+    if (!realm) return { baseUrl: res.baseUrl, acr: false };
     const r = new URL(realm);
-    return { baseUrl: base, acr: r.origin === new URL(base).origin && /^\/oauth2\/token\/?$/.test(r.pathname) };
+    return { baseUrl: res.baseUrl, acr: r.origin === new URL(res.baseUrl).origin && /^\/oauth2\/token\/?$/.test(r.pathname) };
   } catch {
-    return { baseUrl: base, acr: false };
+    return { baseUrl, acr: false };
   }
 }
 

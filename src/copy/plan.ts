@@ -71,9 +71,13 @@ export const MAX_INDEX_DEPTH = 8;
 export async function planImport(source: RegistryClient, target: RegistryClient, o: PlanOptions): Promise<ImportPlan> {
   // Each request in flight listens on the signal: --concurrency above 10 is not a leak.
   if (o.signal) setMaxListeners(0, o.signal);
-  const head = await resolveSource(source, o);
+  // The source and the target tags are asked at once: two round trips become one.
+  const resolving = resolveSource(source, o);
+  const checking = checkTargets(target, o, resolving.then((h) => h.digest));
+  checking.catch(() => undefined); // its failure is reported below, or the source's first
+  const head = await resolving;
   o.onEvent?.({ type: 'resolved', reference: `${source.registry}/${o.sourceRepository}${refSep(o.sourceReference)}${o.sourceReference}`, digest: head.digest, mediaType: head.mediaType });
-  const targets = await checkTargets(target, o, head.digest);
+  const targets = await checking;
 
   // Every target already holds this exact image: nothing to fetch, nothing to write.
   if (targets.every((t) => t.action === 'unchanged')) {
@@ -157,16 +161,18 @@ async function resolveSource(source: RegistryClient, o: PlanOptions): Promise<{ 
   return head;
 }
 
-async function checkTargets(target: RegistryClient, o: PlanOptions, digest: string): Promise<TargetPlan[]> {
+async function checkTargets(target: RegistryClient, o: PlanOptions, sourceDigest: Promise<string>): Promise<TargetPlan[]> {
   const plans = await Promise.all(
     o.targets.map(async (t): Promise<TargetPlan> => {
-      const ref = t.tag ?? digest;
-      const existing = await target.headManifest(t.repository, ref, o.signal);
+      // A tag can be asked before the source answers; an untagged copy is looked up by the digest.
+      const existing = await target.headManifest(t.repository, t.tag ?? (await sourceDigest), o.signal);
+      const digest = await sourceDigest;
       if (!existing) return { ...t, action: 'write' };
       if (existing.digest === digest) return { ...t, action: 'unchanged', previous: existing.digest };
       return { ...t, action: 'move', previous: existing.digest };
     }),
   );
+  const digest = await sourceDigest;
   const conflicts = plans.filter((p) => p.action === 'move');
   if (conflicts.length && !o.force) {
     const lines = conflicts.map((c) => `Tag ${c.repository}:${c.tag} already exists in target registry ${target.registry} and points at ${c.previous}, not ${digest}.`);
