@@ -3,7 +3,7 @@
 // client above never sees credentials, only header values.
 import { AcrImportError } from '../errors.js';
 import type { Transport } from '../transport/http.js';
-import { pingRegistry } from './ping.js';
+import { peekPing, pingRegistry, type PingResult } from './ping.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import type { Credential } from './docker-config.js';
 import { getToken, postToken, type BearerChallenge, type IssuedToken } from './token-service.js';
@@ -41,7 +41,11 @@ function renewMargin(t: IssuedToken): number {
 }
 
 export class RegistryAuthenticator {
-  private challenge?: Promise<Challenge | undefined>;
+  /**
+   * What the registry asked for: undefined until it has said (a 401's WWW-Authenticate, or the
+   * answer to a `GET /v2/` someone made); null when it needs nothing.
+   */
+  private challenge: Challenge | null | undefined;
   private readonly tokens = new Map<string, Promise<IssuedToken>>();
   /** Token requests made, per scope-set key (tests and --debug read it). */
   readonly tokenRequests = new Map<string, number>();
@@ -55,10 +59,18 @@ export class RegistryAuthenticator {
     readonly credential: AuthCredential,
   ) {}
 
-  /** The Authorization header for a request needing `scopes`, or undefined when none is needed. */
+  /**
+   * The Authorization header for a request needing `scopes`, or undefined when none is needed.
+   * Until the registry has asked for credentials, requests go without: the first one's 401
+   * carries the challenge (no separate `GET /v2/`, so an unchanged image costs HEADs only).
+   */
   async authorization(scopes: string[]): Promise<string | undefined> {
-    const challenge = await this.learnChallenge();
-    if (!challenge) return this.credential.kind === 'basic' ? basicHeader(this.credential) : undefined;
+    if (this.challenge === undefined) {
+      const pinged = peekPing(this.transport, this.baseUrl);
+      if (pinged) this.adopt(await pinged.catch(() => undefined));
+    }
+    const challenge = this.challenge;
+    if (!challenge) return undefined;
     if (challenge.scheme === 'basic') {
       if (this.credential.kind === 'basic') return basicHeader(this.credential);
       if (this.credential.kind === 'anonymous') return undefined;
@@ -74,49 +86,42 @@ export class RegistryAuthenticator {
   }
 
   /**
-   * After a 401 mid-job (token expired or revoked): forget cached tokens for these scopes, take
-   * the new challenge if the registry sent one, and return a fresh header. Called once per request.
+   * After a 401: the first one tells the challenge; a later one means a token expired or was
+   * revoked, so cached tokens for these scopes are dropped (and a refresh token renewed). Returns
+   * the header to send the request again with; called once per request.
    */
   async reauthorize(scopes: string[], wwwAuthenticate: string | string[] | undefined): Promise<string | undefined> {
-    this.tokens.delete(scopeKey(scopes));
+    const known = Boolean(this.challenge);
     const fresh = pickChallenge(parseChallenges(wwwAuthenticate));
-    if (fresh) this.challenge = Promise.resolve(fresh);
-    this.forceNewRefresh = true;
+    if (!fresh) throw new AcrImportError('auth', `${this.registry} answered 401 without a usable WWW-Authenticate challenge.`);
+    this.challenge = fresh;
+    if (known) {
+      this.tokens.delete(scopeKey(scopes));
+      this.forceNewRefresh = true;
+    }
     return this.authorization(scopes);
+  }
+
+  /**
+   * A loopback registry is reached over http first; when a request gets a 400 it may be serving
+   * TLS, which `GET /v2/` tells. True when the base URL changed to https.
+   */
+  async switchToTls(): Promise<boolean> {
+    if (!this.baseUrl.startsWith('http://')) return false;
+    // Its failure (an untrusted certificate, say) is the error to report.
+    const res = await pingRegistry(this.transport, this.baseUrl);
+    if (res.baseUrl === this.baseUrl) return false;
+    this.adopt(res);
+    return true;
   }
 
   private forceNewRefresh = false;
 
-  private learnChallenge(): Promise<Challenge | undefined> {
-    this.challenge ??= this.ping().catch((err) => {
-      this.challenge = undefined; // let a later call try again
-      throw err;
-    });
-    return this.challenge;
-  }
-
-  private async ping(): Promise<Challenge | undefined> {
-    const res = await pingRegistry(this.transport, this.baseUrl);
+  private adopt(res: PingResult | undefined): void {
+    if (!res) return;
     this.baseUrl = res.baseUrl;
-    const type = res.contentType;
-    if (/html/i.test(type) && res.status !== 401) {
-      throw new AcrImportError('integrity', `${this.registry} does not speak the registry API (GET /v2/ answered HTTP ${res.status} with an HTML page).`, {
-        hint: 'Check the registry host name; a web site, login page or proxy is not a registry endpoint.',
-      });
-    }
-    if (res.status === 401) {
-      const c = pickChallenge(res.challenges);
-      if (!c) throw new AcrImportError('auth', `${this.registry} answered 401 without a usable WWW-Authenticate challenge.`);
-      return c;
-    }
-    if (res.status >= 200 && res.status < 300) return undefined;
-    if (res.status === 404) {
-      throw new AcrImportError('integrity', `${this.registry} does not speak the registry API (GET /v2/ answered HTTP 404).`, {
-        hint: 'Check the registry host name; a web site or login page is not a registry endpoint.',
-      });
-    }
-    if (res.status === 403) throw new AcrImportError('auth', `${this.registry} refused access (GET /v2/ answered HTTP 403).`);
-    throw new AcrImportError(res.status === 429 || res.status >= 500 ? 'transient' : 'integrity', `${this.registry} answered GET /v2/ with HTTP ${res.status}.`);
+    if (res.status === 401) this.challenge = pickChallenge(res.challenges);
+    else if (res.status >= 200 && res.status < 300) this.challenge = null;
   }
 
   private token(scopes: string[], challenge: BearerChallenge): Promise<IssuedToken> {

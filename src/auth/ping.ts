@@ -33,6 +33,11 @@ export function pingRegistry(transport: Transport, baseUrl: string, signal?: Abo
   return p;
 }
 
+/** The answer of a `GET /v2/` already asked on this transport, if any. */
+export function peekPing(transport: Transport, baseUrl: string): Promise<PingResult> | undefined {
+  return pings.get(transport)?.get(baseUrl);
+}
+
 async function ping(transport: Transport, start: string, signal?: AbortSignal): Promise<PingResult> {
   let baseUrl = start;
   let res = await transport.send({ method: 'GET', url: `${baseUrl}/v2/`, signal });

@@ -73,8 +73,11 @@ export async function planImport(source: RegistryClient, target: RegistryClient,
   if (o.signal) setMaxListeners(0, o.signal);
   // The source and the target tags are asked at once: two round trips become one.
   const resolving = resolveSource(source, o);
-  const checking = checkTargets(target, o, resolving.then((h) => h.digest));
-  checking.catch(() => undefined); // its failure is reported below, or the source's first
+  const digest = resolving.then((h) => h.digest);
+  const checking = checkTargets(target, o, digest);
+  // Failures are reported when awaited below (the source's first); these keep Node from calling them unhandled meanwhile.
+  digest.catch(() => undefined);
+  checking.catch(() => undefined);
   const head = await resolving;
   o.onEvent?.({ type: 'resolved', reference: `${source.registry}/${o.sourceRepository}${refSep(o.sourceReference)}${o.sourceReference}`, digest: head.digest, mediaType: head.mediaType });
   const targets = await checking;

@@ -6,6 +6,7 @@ import { AcrImportError } from '../errors.js';
 import { RegistryAuthenticator, repositoryScope, type AuthCredential } from '../auth/authenticator.js';
 import { header, type HttpMethod, type HttpResponse, type RequestBody, type Transport } from '../transport/http.js';
 import { isRetryableError } from '../transport/retry.js';
+import { isLoopbackHost } from '../reference.js';
 import { digestOf, finish, hasherFor } from './digest.js';
 import { RegistryError, readCapped, registryError } from './errors.js';
 import { MANIFEST_ACCEPT, isSchema1, type Descriptor } from './media-types.js';
@@ -79,6 +80,7 @@ export class RegistryClient {
     await drain(res);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw await registryError(res, `HEAD ${this.baseUrl}/v2/${repo}/manifests/${ref}`, this.registry);
+    this.refuseHtml(res, 'HEAD', `/v2/${repo}/manifests/${ref}`);
     const digest = header(res.headers, 'docker-content-digest');
     const mediaType = (header(res.headers, 'content-type') ?? '').split(';')[0]!.trim();
     // Without a digest header the only way to know it is to GET the bytes.
@@ -94,6 +96,7 @@ export class RegistryClient {
     const url = `/v2/${repo}/manifests/${ref}`;
     const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], headers: { accept: MANIFEST_ACCEPT }, signal });
     if (res.status !== 200) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
+    this.refuseHtml(res, 'GET', url);
     const where = `${this.registry}/${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
     let bytes: Buffer;
     try {
@@ -422,7 +425,11 @@ export class RegistryClient {
         retry: o.retry,
         signal: o.signal,
       });
-    const res = await send(await this.auth.authorization(o.scopes));
+    let res = await send(await this.auth.authorization(o.scopes));
+    if (res.status === 400 && isLoopbackHost(this.host) && (await this.auth.switchToTls())) {
+      await drain(res);
+      res = await send(await this.auth.authorization(o.scopes));
+    }
     if (res.status !== 401) return res;
     await drain(res);
     const again = await send(await this.auth.reauthorize(o.scopes, res.headers['www-authenticate']));
@@ -439,6 +446,15 @@ export class RegistryClient {
       );
     }
     return again;
+  }
+
+  /** A web page where the registry API should answer: a login page, a proxy, the wrong host. */
+  private refuseHtml(res: HttpResponse, method: string, path: string): void {
+    if (!/text\/html/i.test(header(res.headers, 'content-type') ?? '')) return;
+    res.body.destroy();
+    throw new AcrImportError('integrity', `${this.registry} answered ${method} ${path} with an HTML page, not the registry API.`, {
+      hint: 'Check the registry host name; a web site, login page or proxy is not a registry endpoint.',
+    });
   }
 
   /** An upload `Location`, absolute or relative, as an absolute URL. */

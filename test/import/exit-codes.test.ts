@@ -105,9 +105,9 @@ describe('exit codes', () => {
     const started = Date.now();
     const r = await cli(['-n', proxy.host, '--source', `${open.host}/${srcRepo}:v1`, '-t', `${uniqueRepo('exit/503')}:v1`, '--retries', '1']);
     failsWith(r, 7, /503/);
-    // --retries 1: the failing request is sent twice (after a one-shot registry probe), then the run gives up.
+    // --retries 1: the sign-in probe (GET /v2/) and the tag check are each sent twice, then the run gives up.
     expect(proxy.requests.length).toBeGreaterThan(0);
-    expect(proxy.requests.length).toBeLessThanOrEqual(3);
+    expect(proxy.requests.length).toBeLessThanOrEqual(4);
     expect(Date.now() - started).toBeLessThan(5_000);
     // --retries 0: one attempt, no retry.
     proxy.clear();
