@@ -1,6 +1,6 @@
-// One registry's authentication: learns the challenge from `GET /v2/` once, then hands out an
-// Authorization header per scope set, from a cache renewed before tokens expire. The registry
-// client above never sees credentials, only header values.
+// One registry's authentication: learns the challenge from the first 401 (or a `GET /v2/` made
+// anyway), then hands out an Authorization header per scope set, from a cache renewed before
+// tokens expire. The registry client above never sees credentials, only header values.
 import { AcrImportError } from '../errors.js';
 import type { Transport } from '../transport/http.js';
 import { peekPing, pingRegistry, type PingResult } from './ping.js';
@@ -18,10 +18,32 @@ export interface RefreshTokenSource {
   refreshToken(ctx: { challenge: BearerChallenge; baseUrl: string; registry: string; forceNew: boolean }): Promise<string>;
 }
 
-export type AuthCredential = Credential | { kind: 'exchange'; source: RefreshTokenSource };
+/** A credential the registry's challenge decides: Entra ID for an ACR, something else otherwise. */
+export interface ChallengeDecidedCredential {
+  kind: 'by-challenge';
+  description: string;
+  decide(acr: boolean): ChosenCredential;
+}
+
+export type ChosenCredential = Credential | { kind: 'exchange'; source: RefreshTokenSource };
+export type AuthCredential = ChosenCredential | ChallengeDecidedCredential;
+
+/** ACR's challenge: a Bearer realm at `/oauth2/token` on the registry's own origin. */
+export function isAcrChallenge(challenge: Challenge | null | undefined, baseUrl: string): boolean {
+  const realm = challenge?.scheme === 'bearer' ? challenge.params.realm : undefined;
+  if (!realm) return false;
+  try {
+    const r = new URL(realm);
+    return r.origin === new URL(baseUrl).origin && /^\/oauth2\/token\/?$/.test(r.pathname);
+  } catch {
+    return false;
+  }
+}
 
 export function describeCredential(c: AuthCredential): string {
   switch (c.kind) {
+    case 'by-challenge':
+      return c.description;
     case 'anonymous':
       return 'anonymous';
     case 'basic':
@@ -56,8 +78,22 @@ export class RegistryAuthenticator {
     public baseUrl: string,
     /** The registry as users name it, for messages. */
     readonly registry: string,
-    readonly credential: AuthCredential,
+    private readonly given: AuthCredential,
   ) {}
+
+  private chosen?: ChosenCredential;
+
+  /** The credential in use; one the challenge decides counts as anonymous until the registry has asked. */
+  get credential(): ChosenCredential {
+    if (this.given.kind !== 'by-challenge') return this.given;
+    return this.chosen ?? { kind: 'anonymous' };
+  }
+
+  /** Learns what the registry asked for, and lets it decide a credential that waits on that. */
+  private learn(challenge: Challenge | null): void {
+    this.challenge = challenge;
+    if (this.given.kind === 'by-challenge' && !this.chosen) this.chosen = this.given.decide(isAcrChallenge(challenge, this.baseUrl));
+  }
 
   /**
    * The Authorization header for a request needing `scopes`, or undefined when none is needed.
@@ -94,7 +130,7 @@ export class RegistryAuthenticator {
     const known = Boolean(this.challenge);
     const fresh = pickChallenge(parseChallenges(wwwAuthenticate));
     if (!fresh) throw new AcrImportError('auth', `${this.registry} answered 401 without a usable WWW-Authenticate challenge.`);
-    this.challenge = fresh;
+    this.learn(fresh);
     if (known) {
       this.tokens.delete(scopeKey(scopes));
       this.forceNewRefresh = true;
@@ -120,8 +156,8 @@ export class RegistryAuthenticator {
   private adopt(res: PingResult | undefined): void {
     if (!res) return;
     this.baseUrl = res.baseUrl;
-    if (res.status === 401) this.challenge = pickChallenge(res.challenges);
-    else if (res.status >= 200 && res.status < 300) this.challenge = null;
+    if (res.status === 401) this.learn(pickChallenge(res.challenges) ?? null);
+    else if (res.status >= 200 && res.status < 300) this.learn(null);
   }
 
   private token(scopes: string[], challenge: BearerChallenge): Promise<IssuedToken> {

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AcrImportError, usageError } from '../errors.js';
-import type { AuthCredential } from '../auth/authenticator.js';
+import { isAcrChallenge, type AuthCredential, type ChosenCredential } from '../auth/authenticator.js';
 import { pingRegistry } from '../auth/ping.js';
 import { ACR_REFRESH_TOKEN_USER } from '../auth/docker-config.js';
 import { ENV, resolveCredential, type SecretInput } from '../cli/credentials.js';
@@ -235,7 +235,7 @@ export class AzureSession {
    * - `docker`: flags, stdin, environment, docker config or anonymous, never Entra ID.
    * - `anonymous`: no credentials at all.
    */
-  async signIn(side: 'source' | 'target', registry: string, host: string, input: SecretInput, mode: AuthMode = 'auto', stdinSecret?: string): Promise<SignIn> {
+  async signIn(side: 'source' | 'target', registry: string, host: string, input: SecretInput, mode: AuthMode = 'auto', stdinSecret?: string, options: { decideLater?: boolean } = {}): Promise<SignIn> {
     const flag = side === 'source' ? '--source-auth-mode' : '--target-auth-mode';
     if (!AUTH_MODES.includes(mode)) throw usageError(`${flag} must be one of ${AUTH_MODES.join(', ')}, not '${mode}'.`);
     if (mode === 'anonymous') {
@@ -259,6 +259,26 @@ export class AzureSession {
     }
     // auto
     const r = await resolveCredential(side, registry, input, this.env, stdinSecret);
+    const token = r.credential.kind === 'access-token' ? r.credential.token : undefined;
+    // Whether a registry without an ACR name is an ACR shows in the challenge of its first 401:
+    // with decideLater the copy's own first request tells, and no probe is sent.
+    if (options.decideLater && (token !== undefined || r.credential.kind === 'anonymous') && !isAcrLoginServerIn(this.cloud, host) && !KNOWN_NOT_ACR.test(host)) {
+      const plain = r.credential;
+      return {
+        credential: {
+          kind: 'by-challenge',
+          description: `${r.from}, or Entra ID if it is an ACR`,
+          decide: (acr) => {
+            if (!acr) return plain;
+            const chosen = token !== undefined ? this.fixedTokenSignIn(token, r.from) : this.entraSignIn();
+            this.console.debug(`${host} is an ACR (by its challenge); ${side} credentials: ${chosen.from}`);
+            return chosen.credential as ChosenCredential;
+          },
+        },
+        from: `${r.from} (Entra ID if the registry turns out to be an ACR)`,
+        acr: false,
+      };
+    }
     if (r.credential.kind === 'access-token') {
       if (await this.isAcr(host)) return this.fixedTokenSignIn(r.credential.token, r.from);
       return { ...r, acr: false };
@@ -301,11 +321,8 @@ export async function probeRegistry(transport: Transport, baseUrl: string, signa
   try {
     // The same answer the registry client's authenticator uses: no second request.
     const res = await pingRegistry(transport, baseUrl, signal);
-    if (res.status !== 401) return { baseUrl: res.baseUrl, acr: false };
-    const realm = res.challenges.find((c) => c.scheme === 'bearer')?.params.realm;
-    if (!realm) return { baseUrl: res.baseUrl, acr: false };
-    const r = new URL(realm);
-    return { baseUrl: res.baseUrl, acr: r.origin === new URL(res.baseUrl).origin && /^\/oauth2\/token\/?$/.test(r.pathname) };
+    const bearer = res.status === 401 ? res.challenges.find((c) => c.scheme === 'bearer') : undefined;
+    return { baseUrl: res.baseUrl, acr: isAcrChallenge(bearer, res.baseUrl) };
   } catch {
     return { baseUrl, acr: false };
   }
