@@ -123,66 +123,40 @@ class Bench {
 
   /** One copy of `fixture` by `contender` into a fresh repository; verified afterwards. */
   async copy(contender: ContenderId, scenario: string, fixture: Fixture, job: CopyJob, run: number, proxies?: Record<string, RunningProxy>): Promise<RunRecord> {
-    for (const p of Object.values(proxies ?? {})) p.clear();
-    const loadAvg = loadavg()[0]!;
-    let wallMs: number;
-    let peakRss: number | undefined;
-    let cpuMs: number | undefined;
-    if (contender === 'acr-import') {
-      const r = await runAcrImport(job, { extraArgs: this.cfg.acrArgs, timeoutMs: this.cfg.timeoutMs, cpuProfDir: this.cpuProfDir(scenario) });
-      wallMs = r.wallMs;
-      peakRss = r.peakRss;
-      cpuMs = r.cpuMs;
-    } else if (contender === 'skopeo') {
-      const r = await runSkopeo(job, { timeoutMs: this.cfg.timeoutMs });
-      wallMs = r.wallMs;
-      peakRss = r.peakRss;
-      cpuMs = r.cpuMs;
-    } else {
-      const r = await floorPush({ baseUrl: `http://${job.targetHost}`, repo: job.targetRepo, tag: job.tag, image: fixture.floor, parallel: this.cfg.floorParallel, workDir: this.work, timeoutMs: this.cfg.timeoutMs });
-      wallMs = r.wallMs;
-      cpuMs = r.cpuMs;
-    }
-    const requests = proxies ? countRequests(proxies) : undefined;
-    await verifyCopy(this.target, job.targetRepo, job.tag, fixture.result.digest);
-    log(`    ${contender.padEnd(10)} run ${run + 1}: ${fmtSeconds(wallMs)} s${cpuMs !== undefined ? `, CPU ${fmtSeconds(cpuMs)} s` : ''}${peakRss ? `, peak RSS ${fmtMiB(peakRss)}` : ''}${requests ? `, ${requests.total} requests` : ''}`);
-    return { contender, run, targetRepo: job.targetRepo, wallMs, peakRss, cpuMs, loadAvg, requests };
+    return this.timed(contender, scenario, fixture, job, run, proxies, false);
   }
 
   /** A re-run of a copy whose target already holds everything. */
   async noop(contender: ContenderId, scenario: string, fixture: Fixture, job: CopyJob, run: number, proxies?: Record<string, RunningProxy>): Promise<RunRecord> {
+    return this.timed(contender, scenario, fixture, job, run, proxies, true);
+  }
+
+  private async timed(contender: ContenderId, scenario: string, fixture: Fixture, job: CopyJob, run: number, proxies: Record<string, RunningProxy> | undefined, noop: boolean): Promise<RunRecord> {
     for (const p of Object.values(proxies ?? {})) p.clear();
     const loadAvg = loadavg()[0]!;
-    let wallMs: number;
-    let peakRss: number | undefined;
-    let cpuMs: number | undefined;
+    let r: { wallMs: number; peakRss?: number; cpuMs?: number };
     if (contender === 'acr-import') {
-      const r = await runAcrImport(job, { extraArgs: this.cfg.acrArgs, timeoutMs: this.cfg.timeoutMs, cpuProfDir: this.cpuProfDir(scenario) });
-      if (r.summary?.targets && !r.summary.targets.every((t) => t.action === 'unchanged')) throw new Error(`acr-import no-op run wrote something: ${r.stdout.slice(0, 500)}`);
-      wallMs = r.wallMs;
-      peakRss = r.peakRss;
-      cpuMs = r.cpuMs;
+      const a = await runAcrImport(job, { extraArgs: this.cfg.acrArgs, timeoutMs: this.cfg.timeoutMs, cpuProfDir: this.cpuProfDir(scenario) });
+      if (noop && a.summary?.targets && !a.summary.targets.every((t) => t.action === 'unchanged')) throw new Error(`acr-import no-op run wrote something: ${a.stdout.slice(0, 500)}`);
+      r = a;
     } else if (contender === 'skopeo') {
-      const r = await runSkopeo(job, { timeoutMs: this.cfg.timeoutMs });
-      wallMs = r.wallMs;
-      peakRss = r.peakRss;
-      cpuMs = r.cpuMs;
-    } else {
-      const r = await floorNoop({
+      r = await runSkopeo(job, { timeoutMs: this.cfg.timeoutMs });
+    } else if (noop) {
+      r = await floorNoop({
         source: `http://${job.sourceHost}/v2/${job.repo}/manifests/${job.tag}`,
         target: `http://${job.targetHost}/v2/${job.targetRepo}/manifests/${job.tag}`,
         accept: MANIFEST_ACCEPT,
         workDir: this.work,
         timeoutMs: this.cfg.timeoutMs,
       });
-      wallMs = r.wallMs;
-      cpuMs = r.cpuMs;
+    } else {
+      r = await floorPush({ baseUrl: `http://${job.targetHost}`, repo: job.targetRepo, tag: job.tag, image: fixture.floor, parallel: this.cfg.floorParallel, workDir: this.work, timeoutMs: this.cfg.timeoutMs });
     }
     const requests = proxies ? countRequests(proxies) : undefined;
     await verifyCopy(this.target, job.targetRepo, job.tag, fixture.result.digest);
     const methods = requests ? Object.entries(requests.byMethod).map(([m, n]) => `${n} ${m}`).join(', ') : '';
-    log(`    ${contender.padEnd(10)} run ${run + 1}: ${fmtSeconds(wallMs)} s${cpuMs !== undefined ? `, CPU ${fmtSeconds(cpuMs)} s` : ''}${peakRss ? `, peak RSS ${fmtMiB(peakRss)}` : ''}${requests ? `, ${requests.total} requests (${methods})` : ''}`);
-    return { contender, run, targetRepo: job.targetRepo, wallMs, peakRss, cpuMs, loadAvg, requests };
+    log(`    ${contender.padEnd(10)} run ${run + 1}: ${fmtSeconds(r.wallMs)} s${r.cpuMs !== undefined ? `, CPU ${fmtSeconds(r.cpuMs)} s` : ''}${r.peakRss ? `, peak RSS ${fmtMiB(r.peakRss)}` : ''}${requests ? `, ${requests.total} requests (${methods})` : ''}`);
+    return { contender, run, targetRepo: job.targetRepo, wallMs: r.wallMs, peakRss: r.peakRss, cpuMs: r.cpuMs, loadAvg, requests };
   }
 
   /** One untimed acr-import run through zero-delay recording proxies, to count its requests. */
