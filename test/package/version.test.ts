@@ -1,11 +1,16 @@
-// The version --version prints (src/version.ts) is the package's.
+// The version --version prints (src/version.ts) is the package's, and the changelog's newest.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { VERSION } from '../../src/version.js';
 
+const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+
 describe('version', () => {
   it('src/version.ts matches package.json', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    expect(VERSION).toBe(pkg.version);
+    expect(VERSION).toBe((JSON.parse(read('package.json')) as { version: string }).version);
+  });
+
+  it('CHANGELOG.md opens with that version', () => {
+    expect(/^## \[([^\]]+)\]/m.exec(read('CHANGELOG.md'))?.[1]).toBe(VERSION);
   });
 });
