@@ -69,8 +69,6 @@ export class RegistryAuthenticator {
    */
   private challenge: Challenge | null | undefined;
   private readonly tokens = new Map<string, Promise<IssuedToken>>();
-  /** Token requests made, per scope-set key (tests and --debug read it). */
-  readonly tokenRequests = new Map<string, number>();
 
   constructor(
     private readonly transport: Transport,
@@ -182,8 +180,6 @@ export class RegistryAuthenticator {
   }
 
   private async fetchToken(scopes: string[], challenge: BearerChallenge): Promise<IssuedToken> {
-    const key = scopeKey(scopes);
-    this.tokenRequests.set(key, (this.tokenRequests.get(key) ?? 0) + 1);
     const c = this.credential;
     switch (c.kind) {
       case 'anonymous':

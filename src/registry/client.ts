@@ -142,13 +142,6 @@ export class RegistryClient {
     return header(res.headers, 'docker-content-digest') ?? digestOf(bytes);
   }
 
-  async deleteManifest(repo: string, digest: string): Promise<void> {
-    const url = `/v2/${repo}/manifests/${digest}`;
-    const res = await this.call({ method: 'DELETE', url, scopes: [`repository:${repo}:delete`] });
-    if (res.status !== 202 && res.status !== 200 && res.status !== 404) throw await registryError(res, `DELETE ${this.baseUrl}${url}`, this.registry);
-    await drain(res);
-  }
-
   // --- blobs -----------------------------------------------------------------------------------
 
   async hasBlob(repo: string, digest: string, signal?: AbortSignal): Promise<boolean> {

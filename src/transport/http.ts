@@ -62,7 +62,6 @@ export class Transport {
   private readonly redirecting: Dispatcher;
   private readonly insecure: Set<string>;
   private readonly observers: HttpObserver[] = [];
-  private requestCount = 0;
 
   constructor(private readonly options: TransportOptions = {}) {
     const timeout = options.timeoutMs ?? 60_000;
@@ -89,9 +88,6 @@ export class Transport {
     this.observers.push(observer);
   }
 
-  get requests(): number {
-    return this.requestCount;
-  }
 
   async close(): Promise<void> {
     await this.direct.close();
@@ -132,7 +128,6 @@ export class Transport {
   private async once(req: SendOptions): Promise<HttpResponse> {
     const started = Date.now();
     const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'acr-import', ...req.headers };
-    this.requestCount++;
     if (this.options.debug) {
       this.trace(`→ ${req.method} ${redactUrl(req.url)}`);
       for (const [k, v] of Object.entries(headers)) this.trace(`  ${k}: ${redactHeader(k, v)}`);
