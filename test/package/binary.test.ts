@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pushImage, uniqueRepo, type PushResult } from '../harness/index.js';
-import { exec, nodelessEnv, ok, packageJson, removeScratch, root, scratchDir, sha256Digest, skopeoRaw, startFakeManagedIdentity, toolEnv, type Exec } from './helpers.js';
+import { exec, expectIndexCopied, nodelessEnv, ok, packageJson, removeScratch, root, scratchDir, sha256Digest, skopeoRaw, startFakeManagedIdentity, toolEnv, type Exec } from './helpers.js';
 
 const open = inject('openRegistry');
 const htpasswd = inject('htpasswdRegistry');
@@ -72,11 +72,7 @@ describe('the single executable', () => {
     const r = await acrImport(['--name', htpasswd.host, '--source', `${open.host}/${sourceRepo}:v1`, '--image', `${target}:copied`, '--target-username', htpasswd.username, '--target-password', htpasswd.password]);
     ok(r, 'import');
     expect(r.stderr).not.toMatch(/Warning/);
-    const raw = await skopeoRaw(`${htpasswd.host}/${target}:copied`, htpasswd);
-    expect(sha256Digest(raw)).toBe(image.digest);
-    for (const child of image.children) {
-      expect(sha256Digest(await skopeoRaw(`${htpasswd.host}/${target}@${child.digest}`, htpasswd))).toBe(child.digest);
-    }
+    await expectIndexCopied(`${htpasswd.host}/${target}:copied`, image, htpasswd);
   });
 
   it('signs in with Entra ID through the @azure/identity it carries', async () => {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 export const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -100,6 +101,15 @@ export async function skopeoRaw(ref: string, auth?: { username: string; password
   const r = ok(await exec('skopeo', ['inspect', '--raw', '--tls-verify=false', ...(auth ? ['--creds', `${auth.username}:${auth.password}`] : []), `docker://${ref}`], { env: toolEnv() }), `skopeo inspect ${ref}`);
   // Manifests are JSON text; utf8 round-trips them byte for byte.
   return Buffer.from(r.stdout, 'utf8');
+}
+
+/** The index at `host/repo:tag` and each of its children carry the source's digests, as skopeo reads them. */
+export async function expectIndexCopied(ref: string, image: { digest: string; children: { digest: string }[] }, auth?: { username: string; password: string }): Promise<void> {
+  expect(sha256Digest(await skopeoRaw(ref, auth))).toBe(image.digest);
+  const repo = ref.replace(/:[^:/]+$/, '');
+  for (const child of image.children) {
+    expect(sha256Digest(await skopeoRaw(`${repo}@${child.digest}`, auth))).toBe(child.digest);
+  }
 }
 
 
