@@ -14,7 +14,8 @@ import { cloudByName, isAcrLoginServerIn } from './cloud.js';
 import { createAcrClient } from './acr-client.js';
 import { ManifestLocker, type LockedManifest } from './lock.js';
 import { wholeNumber } from './options.js';
-import { AzureSession, explicitSecret } from './session.js';
+import { AzureSession } from './session.js';
+import { explicitSecret } from '../cli/credentials.js';
 
 /** Seconds between polls when ARM sends no Retry-After. */
 export const POLL_INTERVAL_ENV = 'ACR_IMPORT_POLL_INTERVAL';

@@ -8,7 +8,7 @@ import { AcrImportError, usageError } from '../errors.js';
 import { isAcrChallenge, type AuthCredential, type ChosenCredential } from '../auth/authenticator.js';
 import { pingRegistry } from '../auth/ping.js';
 import { ACR_REFRESH_TOKEN_USER } from '../auth/docker-config.js';
-import { ENV, resolveCredential, type SecretInput } from '../cli/credentials.js';
+import { explicitSecret, resolveCredential, type SecretInput } from '../cli/credentials.js';
 import { loginServerFor } from '../cli/targets.js';
 import type { Console } from '../output/console.js';
 import { isLoopbackHost } from '../reference.js';
@@ -299,16 +299,6 @@ export class AzureSession {
     const source = new AcrExchangeSource(this.transport, fixedEntraProvider(token), { signal: this.signal, debug: (l) => this.console.debug(l) });
     return { credential: { kind: 'exchange', source }, from: `${from} (an Entra ID access token, exchanged)`, acr: true, tokenCredential: staticTokenCredential(token) };
   }
-}
-
-/** The username and password given for a side, without the docker config. */
-export function explicitSecret(side: 'source' | 'target', input: SecretInput, env: NodeJS.ProcessEnv, stdinSecret: string | undefined): { username?: string; password?: string; from: string } {
-  const username = input.username || env[side === 'source' ? ENV.sourceUsername : ENV.targetUsername] || undefined;
-  const password = (input.passwordStdin ? stdinSecret : undefined) || input.password || env[side === 'source' ? ENV.sourcePassword : ENV.targetPassword] || undefined;
-  if (username && !password) {
-    throw usageError('Authentication failed. Please provide password.', side === 'source' ? 'Give --password, --password-stdin or ACR_IMPORT_SOURCE_PASSWORD with --username.' : 'Give --target-password, --target-password-stdin or ACR_IMPORT_TARGET_PASSWORD with --target-username.');
-  }
-  return { username, password, from: input.passwordStdin ? 'standard input' : input.password ? 'flags' : 'environment' };
 }
 
 /**

@@ -24,6 +24,21 @@ export async function readStdinSecret(stdin: NodeJS.ReadableStream = process.std
   return value;
 }
 
+/** The username and password given for a side (flags, stdin, environment), without the docker config. */
+export function explicitSecret(side: 'source' | 'target', input: SecretInput, env: NodeJS.ProcessEnv, stdinSecret: string | undefined): { username?: string; password?: string; from: string } {
+  // Empty values count as not given.
+  const username = input.username || env[side === 'source' ? ENV.sourceUsername : ENV.targetUsername] || undefined;
+  const password = (input.passwordStdin ? stdinSecret : undefined) || input.password || env[side === 'source' ? ENV.sourcePassword : ENV.targetPassword] || undefined;
+  if (username && !password) {
+    // az's own words for this mistake.
+    throw usageError(
+      'Authentication failed. Please provide password.',
+      side === 'source' ? 'Give --password, --password-stdin or ACR_IMPORT_SOURCE_PASSWORD with --username.' : 'Give --target-password, --target-password-stdin or ACR_IMPORT_TARGET_PASSWORD with --target-username.',
+    );
+  }
+  return { username, password, from: input.passwordStdin ? 'standard input' : input.password ? 'flags' : 'environment' };
+}
+
 /**
  * The credential for one side. `registry` is as users name it ('docker.io'), which is how the
  * docker config keys its entries. Returns how it was found, for --debug (never the secret).
@@ -35,16 +50,8 @@ export async function resolveCredential(
   env: NodeJS.ProcessEnv,
   stdinSecret: string | undefined,
 ): Promise<{ credential: Credential; from: string }> {
-  const username = input.username ?? env[side === 'source' ? ENV.sourceUsername : ENV.targetUsername] ?? undefined;
-  const password = (input.passwordStdin ? stdinSecret : undefined) ?? input.password ?? env[side === 'source' ? ENV.sourcePassword : ENV.targetPassword] ?? undefined;
-  if (username && !password) {
-    // az's own words for this mistake.
-    throw usageError(
-      'Authentication failed. Please provide password.',
-      side === 'source' ? 'Give --password, --password-stdin or ACR_IMPORT_SOURCE_PASSWORD with --username.' : 'Give --target-password, --target-password-stdin or ACR_IMPORT_TARGET_PASSWORD with --target-username.',
-    );
-  }
-  if (password) return { credential: credentialFromUserPassword(username, password), from: input.passwordStdin ? 'standard input' : input.password ? 'flags' : 'environment' };
+  const { username, password, from } = explicitSecret(side, input, env, stdinSecret);
+  if (password) return { credential: credentialFromUserPassword(username, password), from };
   const fromConfig = await dockerConfigCredential(registry, { env });
   if (fromConfig) return { credential: fromConfig, from: 'docker config' };
   return { credential: { kind: 'anonymous' }, from: 'none (anonymous)' };
