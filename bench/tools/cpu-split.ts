@@ -1,13 +1,19 @@
-// Diagnostic: where the CPU goes in one copy: the contender's own process, and the source and
-// target registries (from /proc/<pid>/stat before and after). Not part of `npm run bench`.
+// Diagnostic: where the CPU goes in one bandwidth-bound copy: the contender's own process, and the
+// source and target registries (from /proc/<pid>/stat before and after), with medians and ratios
+// to the floor at the end. Besides the bench's contenders it runs node-relay.mjs: the least a
+// Node relay can cost, with undici and with node:http, checking nothing, and with node:http and a
+// SHA-256 of every byte: the bounds that a Node copy tool meets on this machine. Not part of
+// `npm run bench`.
 //   npx tsx bench/tools/cpu-split.ts [layerMiB] [runs]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixture, startRegistries, verifyCopy } from '../lib/lab.js';
 import { runAcrImport, runSkopeo } from '../lib/contenders.js';
 import { floorPush } from '../lib/floor.js';
+import { runChecked } from '../lib/proc.js';
+import { fmtSeconds, median } from '../lib/stats.js';
 import type { RunningRegistry } from '../../test/harness/index.js';
 
 const MiB = 1024 * 1024;
@@ -31,12 +37,15 @@ try {
   const fx = await buildFixture(source, 'cpu/bw', 'v1', { kind: 'index', platforms: 4, layersPerImage: 2, layerSize: layerMiB * MiB }, work);
   const sp = pidOf(source);
   const tp = pidOf(target);
+  const contenders = ['acr-import', 'skopeo', 'floor', 'relay-undici', 'relay-http', 'relay-http+sha256'];
+  const rows = new Map(contenders.map((c) => [c, { wall: [] as number[], own: [] as number[], src: [] as number[], tgt: [] as number[] }]));
   for (let i = 0; i < runs; i++) {
-    for (const c of ['acr-import', 'skopeo', 'floor']) {
+    // The order rotates every round, as in the bench.
+    for (const c of contenders.map((_, k) => contenders[(k + i) % contenders.length]!)) {
       execFileSync('sync');
       const s0 = cpuMs(sp);
       const t0 = cpuMs(tp);
-      const job = { sourceHost: source.host, targetHost: target.host, repo: fx.repo, tag: 'v1', targetRepo: `cpu/${c}-${i}` };
+      const job = { sourceHost: source.host, targetHost: target.host, repo: fx.repo, tag: 'v1', targetRepo: `cpu/${c.replace(/[^a-z0-9-]/g, '-')}-${i}` };
       let wall: number;
       let own: number | undefined;
       if (c === 'acr-import') {
@@ -47,14 +56,31 @@ try {
         const r = await runSkopeo(job, { timeoutMs: 600_000 });
         wall = r.wallMs;
         own = r.cpuMs;
+      } else if (c.startsWith('relay-')) {
+        const [client, check] = c.slice('relay-'.length).split('+');
+        const jobFile = join(work, `relay-${i}.json`);
+        writeFileSync(jobFile, JSON.stringify({ sourceUrl: source.url, sourceRepo: fx.repo, targetUrl: target.url, targetRepo: job.targetRepo, tag: 'v1', parallel: 8, blobs: fx.floor.blobs, manifests: fx.floor.manifests }));
+        const r = await runChecked(process.execPath, [join(import.meta.dirname, 'node-relay.mjs'), client!, jobFile, ...(check ? [check] : [])], { timeoutMs: 600_000 });
+        wall = r.wallMs;
+        own = r.cpuMs;
       } else {
         const r = await floorPush({ baseUrl: target.url, repo: job.targetRepo, tag: 'v1', image: fx.floor, parallel: 8, workDir: work, timeoutMs: 600_000 });
         wall = r.wallMs;
         own = r.cpuMs;
       }
       await verifyCopy(target, job.targetRepo, 'v1', fx.result.digest);
-      console.log(`${c.padEnd(10)} wall ${(wall / 1000).toFixed(2)} s; CPU: own ${own !== undefined ? (own / 1000).toFixed(2) : '?'} s, source registry ${((cpuMs(sp) - s0) / 1000).toFixed(2)} s, target registry ${((cpuMs(tp) - t0) / 1000).toFixed(2)} s`);
+      const row = rows.get(c)!;
+      row.wall.push(wall);
+      row.own.push(own ?? NaN);
+      row.src.push(cpuMs(sp) - s0);
+      row.tgt.push(cpuMs(tp) - t0);
+      console.log(`${c.padEnd(17)} wall ${fmtSeconds(wall)} s; CPU: own ${fmtSeconds(own ?? NaN)} s, source registry ${fmtSeconds(row.src.at(-1)!)} s, target registry ${fmtSeconds(row.tgt.at(-1)!)} s`);
     }
+  }
+  const floorWall = median(rows.get('floor')!.wall);
+  console.log(`\nmedians of ${runs} (${4 * 2 * layerMiB} MiB): wall, CPU of the contender / source registry / target registry, wall / floor`);
+  for (const [c, r] of rows) {
+    console.log(`${c.padEnd(17)} ${fmtSeconds(median(r.wall))} s  CPU ${fmtSeconds(median(r.own))} / ${fmtSeconds(median(r.src))} / ${fmtSeconds(median(r.tgt))} s  ${(median(r.wall) / floorWall).toFixed(2)}×`);
   }
 } finally {
   await Promise.all([source.stop(), target.stop()]);
