@@ -1,9 +1,9 @@
 // Diagnostic: where the CPU goes in one bandwidth-bound copy: the contender's own process, and the
 // source and target registries (from /proc/<pid>/stat before and after), with medians and ratios
-// to the floor at the end. Besides the bench's contenders it runs node-relay.mjs: the least a
-// Node relay can cost, with undici and with node:http, checking nothing, and with node:http and a
-// SHA-256 of every byte: the bounds that a Node copy tool meets on this machine. Not part of
-// `npm run bench`.
+// to the floor at the end. Besides the bench's contenders it runs relays that check nothing:
+// curl-relay.sh (curl piped into curl, no Node at all) and node-relay.mjs with undici and with
+// node:http, and node-relay.mjs with node:http and a SHA-256 of every byte: what relaying through
+// one more process costs on this machine, whatever copies. Not part of `npm run bench`.
 //   npx tsx bench/tools/cpu-split.ts [layerMiB] [runs]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ try {
   const fx = await buildFixture(source, 'cpu/bw', 'v1', { kind: 'index', platforms: 4, layersPerImage: 2, layerSize: layerMiB * MiB }, work);
   const sp = pidOf(source);
   const tp = pidOf(target);
-  const contenders = ['acr-import', 'skopeo', 'floor', 'relay-undici', 'relay-http', 'relay-http+sha256'];
+  const contenders = ['acr-import', 'skopeo', 'floor', 'relay-curl', 'relay-undici', 'relay-http', 'relay-http+sha256'];
   const rows = new Map(contenders.map((c) => [c, { wall: [] as number[], own: [] as number[], src: [] as number[], tgt: [] as number[] }]));
   for (let i = 0; i < runs; i++) {
     // The order rotates every round, as in the bench.
@@ -54,6 +54,12 @@ try {
         own = r.cpuMs;
       } else if (c === 'skopeo') {
         const r = await runSkopeo(job, { timeoutMs: 600_000 });
+        wall = r.wallMs;
+        own = r.cpuMs;
+      } else if (c === 'relay-curl') {
+        const plan = join(work, 'relay-curl.plan');
+        writeFileSync(plan, [...fx.floor.blobs.map((b) => `blob ${b.digest} ${b.size}`), ...fx.floor.manifests.map((m) => `manifest ${m.depth} ${m.digest} ${m.mediaType} ${m.path}`)].join('\n') + '\n');
+        const r = await runChecked('bash', [join(import.meta.dirname, 'curl-relay.sh'), source.url, fx.repo, target.url, job.targetRepo, 'v1', plan], { timeoutMs: 600_000 });
         wall = r.wallMs;
         own = r.cpuMs;
       } else if (c.startsWith('relay-')) {
