@@ -38,6 +38,9 @@ try {
   const sp = pidOf(source);
   const tp = pidOf(target);
   const contenders = ['acr-import', 'skopeo', 'floor', 'relay-curl', 'relay-undici', 'relay-http', 'relay-http+sha256'];
+  // What curl-relay.sh copies, written once: the same for every run.
+  const curlPlan = join(work, 'relay-curl.plan');
+  writeFileSync(curlPlan, [...fx.floor.blobs.map((b) => `blob ${b.digest} ${b.size}`), ...fx.floor.manifests.map((m) => `manifest ${m.depth} ${m.digest} ${m.mediaType} ${m.path}`)].join('\n') + '\n');
   const rows = new Map(contenders.map((c) => [c, { wall: [] as number[], own: [] as number[], src: [] as number[], tgt: [] as number[] }]));
   for (let i = 0; i < runs; i++) {
     // The order rotates every round, as in the bench.
@@ -57,9 +60,7 @@ try {
         wall = r.wallMs;
         own = r.cpuMs;
       } else if (c === 'relay-curl') {
-        const plan = join(work, 'relay-curl.plan');
-        writeFileSync(plan, [...fx.floor.blobs.map((b) => `blob ${b.digest} ${b.size}`), ...fx.floor.manifests.map((m) => `manifest ${m.depth} ${m.digest} ${m.mediaType} ${m.path}`)].join('\n') + '\n');
-        const r = await runChecked('bash', [join(import.meta.dirname, 'curl-relay.sh'), source.url, fx.repo, target.url, job.targetRepo, 'v1', plan], { timeoutMs: 600_000 });
+        const r = await runChecked('bash', [join(import.meta.dirname, 'curl-relay.sh'), source.url, fx.repo, target.url, job.targetRepo, 'v1', curlPlan], { timeoutMs: 600_000 });
         wall = r.wallMs;
         own = r.cpuMs;
       } else if (c.startsWith('relay-')) {

@@ -61,13 +61,13 @@ const clients = {
 if (!clients[clientName] || (check && check !== 'sha256')) throw new Error('usage: node-relay.mjs <undici|http> <job.json> [sha256]');
 const client = await clients[clientName]();
 
-async function expect(res, status, what) {
+function expect(res, status, what) {
   if (res.status !== status) throw new Error(`${what}: HTTP ${res.status} ${res.text.slice(0, 300)}`);
   return res;
 }
 
 async function relayBlob(blob) {
-  const post = await expect(await client.send('POST', `${job.targetUrl}/v2/${job.targetRepo}/blobs/uploads/`, { 'content-length': '0' }), 202, 'POST');
+  const post = expect(await client.send('POST', `${job.targetUrl}/v2/${job.targetRepo}/blobs/uploads/`, { 'content-length': '0' }), 202, 'POST');
   const location = new URL(post.headers.location, job.targetUrl);
   location.searchParams.set('digest', blob.digest);
   let body = await client.get(`${job.sourceUrl}/v2/${job.sourceRepo}/blobs/${blob.digest}`);
@@ -86,7 +86,7 @@ async function relayBlob(blob) {
     });
     source.pipe(body);
   }
-  await expect(await client.send('PUT', location.toString(), { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) }, body), 201, `PUT ${blob.digest}`);
+  expect(await client.send('PUT', location.toString(), { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) }, body), 201, `PUT ${blob.digest}`);
 }
 
 // Largest first, `parallel` at a time.
@@ -104,7 +104,7 @@ for (const depth of depths) {
       .map(async (m) => {
         const ref = depth === 0 ? job.tag : m.digest;
         const bytes = readFileSync(m.path);
-        await expect(await client.send('PUT', `${job.targetUrl}/v2/${job.targetRepo}/manifests/${ref}`, { 'content-type': m.mediaType, 'content-length': String(bytes.length) }, bytes), 201, `PUT manifest ${ref}`);
+        expect(await client.send('PUT', `${job.targetUrl}/v2/${job.targetRepo}/manifests/${ref}`, { 'content-type': m.mediaType, 'content-length': String(bytes.length) }, bytes), 201, `PUT manifest ${ref}`);
       }),
   );
 }
