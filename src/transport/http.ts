@@ -31,6 +31,8 @@ export interface HttpResponse {
   body: Dispatcher.ResponseData['body'];
   /** The URL that was asked for (redirects are followed inside). */
   url: string;
+  /** The URL that answered: after redirects, the last hop's. Challenges are learnt only from the registry's own origin. */
+  finalUrl: string;
 }
 
 export interface HttpObserver {
@@ -144,7 +146,7 @@ export class Transport {
       // registry) for the request after it. Registries answer HEAD correctly: keep it open.
       reset: req.method === 'HEAD' ? false : undefined,
     });
-    const res: HttpResponse = { status: r.statusCode, headers: r.headers as ResponseHeaders, body: r.body, url: req.url };
+    const res: HttpResponse = { status: r.statusCode, headers: r.headers as ResponseHeaders, body: r.body, url: req.url, finalUrl: req.url };
     if (this.options.debug) {
       this.trace(`← ${res.status} ${req.method} ${redactUrl(req.url)} (${Date.now() - started} ms)`);
       for (const [k, v] of Object.entries(res.headers)) {

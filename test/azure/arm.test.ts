@@ -3,6 +3,7 @@
 // with its long-running operation, failures, --no-wait, --dry-run).
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { setTokenCredential } from '../../src/azure/entra.js';
+import { GUARD_HOSTS_ENV } from '../harness/network-guard.mjs';
 import { getManifest, pushImage, uniqueRepo } from '../harness/index.js';
 import { registryId, startFakeArm, type FakeRegistry, type RunningFakeArm } from './fake-arm.js';
 import { TestCredential, azureTestEnv, cli, expectCode } from './helpers.js';
@@ -12,6 +13,8 @@ const open = inject('openRegistry');
 const ARM_SCOPE = 'https://management.azure.com/.default';
 const ACR_SCOPE = 'https://containerregistry.azure.net/.default';
 const SUB = '11111111-2222-3333-4444-555555555555';
+// A name taken as <name>.azurecr.io is then connected to: on loopback, where nothing listens on 443.
+process.env[GUARD_HOSTS_ENV] = ['someacr', 'missingacr', 'harnessacr'].map((n) => `${n}.azurecr.io=127.0.0.1`).join(',');
 
 // Five registries in the subscription, two per page: the one tests use sits on the last page.
 const registries: FakeRegistry[] = [

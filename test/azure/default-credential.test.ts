@@ -12,7 +12,7 @@ let saved: NodeJS.ProcessEnv;
 beforeEach(() => {
   saved = { ...process.env };
   // No other leg of the chain may answer: no service principal, workload or managed identity.
-  for (const k of Object.keys(process.env)) if (/^AZURE_|^IDENTITY_|^MSI_/.test(k)) delete process.env[k];
+  for (const k of Object.keys(process.env)) if (/^AZURE_(?!TOKEN_CREDENTIALS$)|^IDENTITY_|^MSI_/.test(k)) delete process.env[k];
 });
 afterEach(() => {
   for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];

@@ -27,7 +27,7 @@ const emptyAzureConfig = emptyDir();
 export function azureTestEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   for (const k of Object.keys(env)) {
-    if (/^ACR_IMPORT_|^AZURE_|^IDENTITY_|^MSI_|^DOCKER_CONFIG$|^CI$|^FORCE_COLOR$|^NODE_EXTRA_CA_CERTS$/.test(k)) delete env[k];
+    if (/^ACR_IMPORT_|^AZURE_(?!TOKEN_CREDENTIALS$)|^IDENTITY_|^MSI_|^DOCKER_CONFIG$|^CI$|^FORCE_COLOR$|^NODE_EXTRA_CA_CERTS$/.test(k)) delete env[k];
   }
   env.DOCKER_CONFIG = emptyDockerConfig;
   env.AZURE_CONFIG_DIR = emptyAzureConfig;

@@ -69,7 +69,7 @@ export function removeScratch(): void {
 export function toolEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   for (const k of Object.keys(env)) {
-    if (/^(ACR_IMPORT_|AZURE_|IDENTITY_|MSI_)|^(DOCKER_CONFIG|CI|FORCE_COLOR|INIT_CWD|NODE_OPTIONS)$|^npm_(package|lifecycle|command)/.test(k)) delete env[k];
+    if (/^(ACR_IMPORT_[A-Z_]*|AZURE_(?!TOKEN_CREDENTIALS$)[A-Z_]*|IDENTITY_[A-Z_]*|MSI_[A-Z_]*)$|^(DOCKER_CONFIG|CI|FORCE_COLOR|INIT_CWD)$|^npm_(package|lifecycle|command)/.test(k)) delete env[k];
   }
   env.DOCKER_CONFIG = emptyDockerConfig();
   return { ...env, ...extra };
@@ -115,7 +115,7 @@ export async function expectIndexCopied(ref: string, image: { digest: string; ch
 
 export interface FakeManagedIdentity {
   /** IDENTITY_ENDPOINT and IDENTITY_HEADER: what App Service gives a managed identity. */
-  env: { IDENTITY_ENDPOINT: string; IDENTITY_HEADER: string };
+  env: { IDENTITY_ENDPOINT: string; IDENTITY_HEADER: string; AZURE_TOKEN_CREDENTIALS: string };
   /** Resources (audiences) asked for, with the header check result. */
   requests: { resource: string | null; headerOk: boolean }[];
   close(): Promise<void>;
@@ -152,7 +152,8 @@ export async function startFakeManagedIdentity(token: string): Promise<FakeManag
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    env: { IDENTITY_ENDPOINT: `http://127.0.0.1:${port}/msi/token`, IDENTITY_HEADER: header },
+    // The chain is pinned to the managed-identity leg, which this fake answers on loopback.
+    env: { IDENTITY_ENDPOINT: `http://127.0.0.1:${port}/msi/token`, IDENTITY_HEADER: header, AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential' },
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
