@@ -10,7 +10,7 @@ import type { ImportOptions, RunContext } from '../cli/run-import.js';
 import { readStdinSecret } from '../cli/credentials.js';
 import { sourceFor, targetsFor } from '../cli/targets.js';
 import { REGISTRY_API_VERSION, armError, looksLikeResourceId, parseRegistryResourceId, registryResourceId, type ArmRegistry } from './arm.js';
-import { cloudByName, isAcrLoginServerIn } from './cloud.js';
+import { chooseCloud, isAcrLoginServerIn } from './cloud.js';
 import { createAcrClient } from './acr-client.js';
 import { ManifestLocker, type LockedManifest } from './lock.js';
 import { wholeNumber } from './options.js';
@@ -70,7 +70,7 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
   if (o.lock && o.wait === false) throw usageError('--lock cannot be used with --no-wait: the import must have finished before its manifests can be locked.');
   if (o.passwordStdin && o.targetPasswordStdin) throw usageError('Only one of --password-stdin and --target-password-stdin can read standard input.');
 
-  const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
+  const cloud = chooseCloud(o.cloud, ctx.env);
   const transport = new Transport({
     timeoutMs: wholeNumber(o.timeout ?? '60', '--timeout') * 1000,
     retry: { maxAttempts: wholeNumber(o.retries ?? '4', '--retries') + 1 },

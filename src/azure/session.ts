@@ -80,7 +80,7 @@ export class AzureSession {
 
   /** The Entra ID token cache of this run (DefaultAzureCredential unless one was supplied). */
   get entra(): EntraTokens {
-    this.entraTokens ??= EntraTokens.fromEnvironment();
+    this.entraTokens ??= EntraTokens.fromEnvironment(this.cloud, this.env);
     return this.entraTokens;
   }
 
@@ -291,7 +291,7 @@ export class AzureSession {
   }
 
   private entraSignIn(): SignIn {
-    const source = new AcrExchangeSource(this.transport, cachedEntraProvider(this.entra, this.cloud.acrScope), { signal: this.signal, debug: (l) => this.console.debug(l) });
+    const source = new AcrExchangeSource(this.transport, cachedEntraProvider(this.entra, this.cloud.acrScope, this.cloud.armScope), { signal: this.signal, debug: (l) => this.console.debug(l) });
     return { credential: { kind: 'exchange', source }, from: this.entra.description, acr: true, tokenCredential: this.entra.asTokenCredential() };
   }
 

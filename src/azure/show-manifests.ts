@@ -13,7 +13,7 @@ import { formatPlatform, isIndexType, type Descriptor, type Platform } from '../
 import { validateDigest, validateRepository, validateTag } from '../reference.js';
 import { Transport } from '../transport/http.js';
 import { acrSdkError, createAcrClient } from './acr-client.js';
-import { cloudByName } from './cloud.js';
+import { chooseCloud, type AzureCloud } from './cloud.js';
 import { wholeNumber } from './options.js';
 import { AzureSession, type AuthMode } from './session.js';
 
@@ -85,7 +85,7 @@ export function parseRepositoryArg(value: string): { repository: string; referen
 export async function runShowManifests(registryArg: string, repositoryArg: string, o: ShowManifestsOptions, ctx: ShowManifestsContext): Promise<ManifestRow[]> {
   const c = ctx.console;
   const { repository, reference } = parseRepositoryArg(repositoryArg);
-  const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
+  const cloud = chooseCloud(o.cloud, ctx.env);
   const transport = new Transport({
     insecureRegistries: o.insecureRegistry ?? [],
     timeoutMs: wholeNumber(o.timeout ?? '60', '--timeout') * 1000,
@@ -143,7 +143,7 @@ function rowFromProps(p: ManifestProps, parent?: string, platformHint?: string):
 async function viaAcrSdk(
   baseUrl: string,
   credential: NonNullable<Awaited<ReturnType<AzureSession['signIn']>>['tokenCredential']>,
-  cloud: ReturnType<typeof cloudByName>,
+  cloud: AzureCloud,
   loginServer: string,
   repository: string,
   reference: string | undefined,

@@ -2,7 +2,7 @@
 // `--help` stays fast.
 import { executePlan } from '../copy/execute.js';
 import { planImport } from '../copy/plan.js';
-import { cloudByName } from '../azure/cloud.js';
+import { chooseCloud } from '../azure/cloud.js';
 import { prepareLock } from '../azure/lock.js';
 import type { AzureImportFlags } from '../azure/options.js';
 import { AzureSession } from '../azure/session.js';
@@ -56,7 +56,7 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   if (o.serverSide) return (await import('../azure/server-side.js')).runServerSideImport(o, ctx);
   const started = Date.now();
   const c = ctx.console;
-  const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
+  const cloud = chooseCloud(o.cloud, ctx.env);
   const concurrency = positiveInt(o.concurrency, '--concurrency');
   const maxManifests = positiveInt(o.maxManifests, '--max-manifests');
   const maxLayerSize = parseSize(o.maxLayerSize, '--max-layer-size');

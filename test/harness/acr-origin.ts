@@ -54,6 +54,11 @@ export interface AcrOriginOptions {
   accessTokenTtl?: number;
   /** Refresh token lifetime in seconds. Default 3 h (as ACR). */
   refreshTokenTtl?: number;
+  /**
+   * Entra token audiences (`aud`) /oauth2/exchange refuses, as a registry does whose
+   * authentication-as-ARM policy is off (the ARM audience) or in a cloud that wants the ARM audience.
+   */
+  refusedAudiences?: string[];
   /** Anonymous GET /oauth2/token gets pull (ACR "anonymous pull"). Default false. */
   anonymousPull?: boolean;
   /** Reject bearer tokens past exp at the origin (no 60 s leeway). Default true. */
@@ -106,6 +111,7 @@ export async function startAcrOrigin(opts: AcrOriginOptions = {}): Promise<Runni
     const signer = await createSigningCert(dir, 'acr-import harness ACR');
     const users = opts.users ?? { [TEST_USERNAME]: TEST_PASSWORD };
     const accessTokens = new Set(opts.acceptedAccessTokens ?? []);
+    const refusedAudiences = new Set(opts.refusedAudiences ?? []);
     const configuredRefresh = new Set(opts.refreshTokens ?? []);
     const issuedRefresh = new Set<string>(); // jti of refresh tokens minted by exchange
     let accessTtl = opts.accessTokenTtl ?? 300;
@@ -170,12 +176,18 @@ export async function startAcrOrigin(opts: AcrOriginOptions = {}): Promise<Runni
           return unauthorized('invalid access token');
         }
         let sub = 'entra-principal';
+        let audience: unknown;
         try {
           const c = decodeJwt(at);
           if (typeof c.oid === 'string') sub = c.oid;
           else if (typeof c.sub === 'string') sub = c.sub;
+          audience = c.aud;
         } catch {
           /* opaque test token */
+        }
+        if (typeof audience === 'string' && refusedAudiences.has(audience)) {
+          rec.credential = 'invalid';
+          return unauthorized(`the access token's audience ${audience} is not accepted by this registry`);
         }
         const { token, claims } = issuer.mint({ subject: sub, audience: service, ttlSeconds: refreshTtl, extra: { grant_type: 'refresh_token', tenant: rec.tenant ?? 'harness-tenant', version: '1.0' } });
         issuedRefresh.add(claims.jti);
