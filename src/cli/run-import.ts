@@ -86,7 +86,7 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   // Registry names and resource IDs, Entra ID sign-in for ACR, --lock (src/azure).
   const azure = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
   try {
-    const targetServer = (await azure.resolveRegistry(o.name, '--name')).loginServer;
+    const targetServer = (await azure.resolveRegistry(o.name, '--name', { resourceGroup: o.resourceGroup })).loginServer;
     const { reference: sourceRef, warning } = sourceFor(o.source, o.registry ? (await azure.resolveRegistry(o.registry, '--registry')).loginServer : undefined);
     if (warning) c.warn(warning);
     const targets = targetsFor(o.image, o.repository, sourceRef);
