@@ -8,6 +8,8 @@ import { usageError } from '../errors.js';
 export interface AzureCloud {
   name: string;
   loginServerSuffix: string;
+  /** Where a registry with network rules keeps its layers: `*<storageSuffix>` (data endpoints are `<name>.<region>.data<loginServerSuffix>`). */
+  storageSuffix: string;
   armEndpoint: string;
   /** Where Entra ID signs in (DefaultAzureCredential's `authorityHost`). */
   authorityHost: string;
@@ -24,6 +26,7 @@ export const CLOUDS: Record<string, AzureCloud> = {
   azurecloud: {
     name: 'AzureCloud',
     loginServerSuffix: '.azurecr.io',
+    storageSuffix: '.blob.core.windows.net',
     armEndpoint: 'https://management.azure.com',
     authorityHost: 'https://login.microsoftonline.com',
     armScope: 'https://management.azure.com/.default',
@@ -32,6 +35,7 @@ export const CLOUDS: Record<string, AzureCloud> = {
   azurechinacloud: {
     name: 'AzureChinaCloud',
     loginServerSuffix: '.azurecr.cn',
+    storageSuffix: '.blob.core.chinacloudapi.cn',
     armEndpoint: 'https://management.chinacloudapi.cn',
     authorityHost: 'https://login.chinacloudapi.cn',
     armScope: 'https://management.chinacloudapi.cn/.default',
@@ -40,6 +44,7 @@ export const CLOUDS: Record<string, AzureCloud> = {
   azureusgovernment: {
     name: 'AzureUSGovernment',
     loginServerSuffix: '.azurecr.us',
+    storageSuffix: '.blob.core.usgovcloudapi.net',
     armEndpoint: 'https://management.usgovcloudapi.net',
     authorityHost: 'https://login.microsoftonline.us',
     armScope: 'https://management.usgovcloudapi.net/.default',
@@ -106,10 +111,10 @@ export function armEndpointFor(cloud: AzureCloud, env: NodeJS.ProcessEnv): strin
   return override.replace(/\/+$/, '');
 }
 
-/** True when a login server belongs to ACR in any known cloud. */
-export function isAcrLoginServer(host: string): boolean {
+/** The cloud whose ACR login-server suffix a host has (`myacr.azurecr.cn` → AzureChinaCloud). */
+export function cloudOfLoginServer(host: string): AzureCloud | undefined {
   const h = host.toLowerCase().replace(/:\d+$/, '');
-  return Object.values(CLOUDS).some((c) => h.endsWith(c.loginServerSuffix));
+  return Object.values(CLOUDS).find((c) => h.endsWith(c.loginServerSuffix) && h.length > c.loginServerSuffix.length);
 }
 
 /** True when a login server belongs to ACR in the chosen cloud (`myacr.azurecr.io` in AzureCloud). */
