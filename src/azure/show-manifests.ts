@@ -233,7 +233,7 @@ async function describe(
   signal: AbortSignal,
   parent?: string,
 ): Promise<{ row: ManifestRow; children: Descriptor[] }> {
-  const json = m.json as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[]; annotations?: Record<string, string> };
+  const json = m.json as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[]; blobs?: Descriptor[]; annotations?: Record<string, string> };
   const row: ManifestRow = { digest: m.digest, mediaType: m.mediaType, tags: [...tags].sort(), ...(parent ? { parent } : {}) };
   let created = json.annotations?.['org.opencontainers.image.created'];
   let platform = platformFromIndex;
@@ -243,7 +243,7 @@ async function describe(
     row.size = m.size;
     row.references = children.map((d) => ({ digest: d.digest, ...(d.platform ? { platform: formatPlatform(d.platform) } : {}) }));
   } else {
-    row.size = m.size + (json.config?.size ?? 0) + (json.layers ?? []).reduce((n, l) => n + (l.size ?? 0), 0);
+    row.size = m.size + (json.config?.size ?? 0) + (json.layers ?? json.blobs ?? []).reduce((n, l) => n + (l.size ?? 0), 0);
     if (json.config && IMAGE_CONFIG_TYPES.has(json.config.mediaType) && json.config.size <= 1024 * 1024) {
       try {
         const cfg = JSON.parse((await readAll(client.getBlob(repository, json.config, { signal }))).toString('utf8')) as { os?: string; architecture?: string; variant?: string; created?: string; 'os.version'?: string };
