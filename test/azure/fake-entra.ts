@@ -9,7 +9,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { connect } from 'node:net';
+import { tunnel } from '../harness/http-forward.js';
 import { createTestCA, issueServerCert } from '../harness/pki.js';
 import { LOOPBACK, listen, makeTempDir, readBody, removeTempDir, sendJson } from '../harness/util.js';
 import { fakeEntraJwt } from './helpers.js';
@@ -92,14 +92,7 @@ export async function startFakeEntra(o: { clientId: string; clientSecret: string
   const proxy = http.createServer((_req, res) => res.writeHead(405).end());
   proxy.on('connect', (req, client, head) => {
     tunnels.push(req.url ?? '');
-    const upstream = connect(tlsPort, LOOPBACK, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
+    tunnel(client, head, tlsPort, LOOPBACK);
   });
   const proxyListening = await listen(proxy);
 
