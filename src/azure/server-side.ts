@@ -82,7 +82,7 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
     const secret = explicitSecret('source', { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, ctx.env, stdinSecret);
     const credentials = secret.password ? { ...(secret.username ? { username: secret.username } : {}), password: secret.password } : undefined;
     const { reference: sourceRef, resourceId, text: sourceText } = await serverSideSource(session, o.source, o.registry, credentials !== undefined);
-    const sourceImage = `${sourceRef.repository}${sourceRef.digest ? `@${sourceRef.digest}` : `:${sourceRef.tag ?? 'latest'}`}`;
+    const sourceImage = imagePath(sourceRef);
     const targets = targetsFor(o.image, o.repository, sourceRef);
     const targetTags = targets.filter((t) => t.tag).map((t) => `${t.repository}:${t.tag}`);
     const untagged = targets.filter((t) => !t.tag).map((t) => t.repository);
@@ -209,10 +209,10 @@ async function serverSideSource(session: AzureSession, source: string, registry:
     if (!id) throw usageError(`--registry '${registry}' is not a container registry resource ID.`, 'A resource ID reads /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>.');
     spec = sourceInRegistryNamed(source, id.name, session.cloud);
     resourceId = id.id;
-    text = `${spec.reference.repository}${spec.reference.digest ? `@${spec.reference.digest}` : `:${spec.reference.tag ?? 'latest'}`} in ${id.id}`;
+    text = `${imagePath(spec.reference)} in ${id.id}`;
   } else {
     const sub = await requireSubscription(session, 'source');
-    const hit = await sourceInSubscription(session, value, sub);
+    const hit = findRegistry(await session.registriesIn(sub.id), value, session.cloud.loginServerSuffix);
     if (!hit) {
       throw new AcrImportError('not-found', `The source container registry '${registry}' can not be found in subscription ${sub.id} (${sub.from}).`, {
         hint: 'Give --registry its resource ID (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>), or leave out --registry and give a fully qualified --source, with --username/--password if it needs them.',
@@ -253,23 +253,23 @@ function loginServerOf(r: ArmRegistry, suffix: string): string {
   return r.properties?.loginServer?.toLowerCase() ?? `${r.name.toLowerCase()}${suffix}`;
 }
 
-/**
- * The source registry in the subscription. Without --registry (no `sub` given) a failed lookup
- * only means the source goes as a registryUri, as in az.
- */
-async function sourceInSubscription(session: AzureSession, value: string, sub?: { id: string }): Promise<ArmRegistry | undefined> {
-  const subscription = sub ?? (await session.subscription());
-  if (!subscription) return undefined;
-  const lenient = !sub;
+/** An ACR source (given without --registry) in the subscription; not found or not readable, it goes as a registryUri, as in az. */
+async function sourceInSubscription(session: AzureSession, loginServer: string): Promise<ArmRegistry | undefined> {
+  const sub = await session.subscription();
+  if (!sub) return undefined;
   try {
-    const hit = findRegistry(await session.registriesIn(subscription.id), value, session.cloud.loginServerSuffix);
-    if (hit) session.console.debug(`source registry ${value} is ${hit.id}`);
+    const hit = findRegistry(await session.registriesIn(sub.id), loginServer, session.cloud.loginServerSuffix);
+    if (hit) session.console.debug(`source registry ${loginServer} is ${hit.id}`);
     return hit;
   } catch (err) {
-    if (!lenient) throw err;
-    session.console.debug(`could not look the source registry ${value} up in ${subscription.id}: ${(err as Error).message}`);
+    session.console.debug(`could not look the source registry ${loginServer} up in ${sub.id}: ${(err as Error).message}`);
     return undefined;
   }
+}
+
+/** `repo:tag` or `repo@digest`, as importImage's sourceImage. */
+function imagePath(ref: ImageReference): string {
+  return `${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag ?? 'latest'}`}`;
 }
 
 /**
