@@ -29,12 +29,12 @@ const azConfigDir = (cloudName: string) => {
 afterEach(() => setTokenCredential(undefined));
 
 describe('Azure clouds', () => {
-  it("each cloud's authority, ACR and ARM scopes, ARM endpoint and login-server suffix", () => {
-    const table = Object.values(CLOUDS).map((c) => [c.name, c.authorityHost, c.acrScope, c.armScope, c.armEndpoint, c.loginServerSuffix]);
+  it("each cloud's authority, ACR and ARM scopes, ARM endpoint, login-server suffix and storage", () => {
+    const table = Object.values(CLOUDS).map((c) => [c.name, c.authorityHost, c.acrScope, c.armScope, c.armEndpoint, c.loginServerSuffix, c.storageSuffix]);
     expect(table).toEqual([
-      ['AzureCloud', 'https://login.microsoftonline.com', 'https://containerregistry.azure.net/.default', 'https://management.azure.com/.default', 'https://management.azure.com', '.azurecr.io'],
-      ['AzureChinaCloud', 'https://login.chinacloudapi.cn', 'https://containerregistry.azure.net/.default', 'https://management.chinacloudapi.cn/.default', 'https://management.chinacloudapi.cn', '.azurecr.cn'],
-      ['AzureUSGovernment', 'https://login.microsoftonline.us', 'https://containerregistry.azure.net/.default', 'https://management.usgovcloudapi.net/.default', 'https://management.usgovcloudapi.net', '.azurecr.us'],
+      ['AzureCloud', 'https://login.microsoftonline.com', 'https://containerregistry.azure.net/.default', 'https://management.azure.com/.default', 'https://management.azure.com', '.azurecr.io', '.blob.core.windows.net'],
+      ['AzureChinaCloud', 'https://login.chinacloudapi.cn', 'https://containerregistry.azure.net/.default', 'https://management.chinacloudapi.cn/.default', 'https://management.chinacloudapi.cn', '.azurecr.cn', '.blob.core.chinacloudapi.cn'],
+      ['AzureUSGovernment', 'https://login.microsoftonline.us', 'https://containerregistry.azure.net/.default', 'https://management.usgovcloudapi.net/.default', 'https://management.usgovcloudapi.net', '.azurecr.us', '.blob.core.usgovcloudapi.net'],
     ]);
     expect(defaultCredentialOptions(cloudByName('AzureChinaCloud'), {})).toEqual({ authorityHost: 'https://login.chinacloudapi.cn' });
     // AZURE_AUTHORITY_HOST, when set, is the user's word over the cloud's.
