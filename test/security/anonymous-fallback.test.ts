@@ -73,7 +73,9 @@ describe('an ACR source with anonymous pull, like az acr import with a registry 
   });
 
   it('is never a fallback for a target: a push needs the identity', async () => {
-    const r = await cliChild(['-n', front.host, '--source', `${open.host}/${repo}-no-entra:v1`, '-t', `${repo}:pushed`], noAz());
+    const source = uniqueRepo('security/anon-acr-push');
+    await pushImage(open, source, 'v1', { kind: 'image' });
+    const r = await cliChild(['-n', front.host, '--source', `${open.host}/${source}:v1`], noAz());
     expectCode(r, 3);
     expect(r.stderr).toMatch(/No Entra ID sign-in is available/);
     expect(r.stderr).not.toMatch(/trying anonymous pull|anonymous pull was refused/);
