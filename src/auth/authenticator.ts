@@ -79,10 +79,6 @@ export class RegistryAuthenticator {
     return this.fellBack !== undefined ? { kind: 'anonymous' } : this.given;
   }
 
-  private learn(challenge: Challenge | null): void {
-    this.challenge = challenge;
-  }
-
   /**
    * The Authorization header for a request needing `scopes`, or undefined when none is needed.
    * Until the registry has asked for credentials, requests go without: the first one's 401
@@ -119,14 +115,14 @@ export class RegistryAuthenticator {
    */
   async reauthorize(scopes: string[], wwwAuthenticate: string | string[] | undefined, from?: string): Promise<string | undefined> {
     if (from && !sameOrigin(from, this.baseUrl)) {
-      throw new AcrImportError('auth', `${sanitize(originOf(from))}, reached by a redirect from ${this.registry}, answered HTTP 401; credentials for ${this.registry} are not sent to another origin.`, {
-        hint: 'The registry redirected to a server that wants its own sign-in; ask its operator, or check for a proxy rewriting redirects.',
+      throw new AcrImportError('auth', `${sanitize(originOf(from))}, another origin than ${this.registry}'s (a redirect hop or an upload location), answered HTTP 401; credentials for ${this.registry} are not sent there.`, {
+        hint: 'The registry sent the request to a server that wants its own sign-in; ask the registry\'s operator, or check for a proxy rewriting redirects.',
       });
     }
     const known = Boolean(this.challenge);
     const fresh = pickChallenge(parseChallenges(wwwAuthenticate));
     if (!fresh) throw new AcrImportError('auth', `${this.registry} answered 401 without a usable WWW-Authenticate challenge.`);
-    this.learn(fresh);
+    this.challenge = fresh;
     if (known) {
       this.tokens.delete(scopeKey(scopes));
       this.forceNewRefresh = true;
@@ -152,8 +148,8 @@ export class RegistryAuthenticator {
   private adopt(res: PingResult | undefined): void {
     if (!res) return;
     this.baseUrl = res.baseUrl;
-    if (res.status === 401) this.learn(pickChallenge(res.challenges) ?? null);
-    else if (res.status >= 200 && res.status < 300) this.learn(null);
+    if (res.status === 401) this.challenge = pickChallenge(res.challenges) ?? null;
+    else if (res.status >= 200 && res.status < 300) this.challenge = null;
   }
 
   private token(scopes: string[], challenge: BearerChallenge): Promise<IssuedToken> {

@@ -94,13 +94,14 @@ describe('the token exchange', () => {
 
   it('is refused over plain http to a registry off loopback, before anything is sent', async () => {
     const token = fakeEntraJwt({ tid: 't', oid: 'o', exp: Math.floor(Date.now() / 1000) + 3600 });
+    let realm = '';
     const plain = await stopAfterAll(
       startHostile((req, res) => {
         if (req.path === '/oauth2/exchange') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"refresh_token":"r"}');
-        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://plainacr.azurecr.io:${plainPort()}/oauth2/token",service="plainacr.azurecr.io"` }).end();
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="plainacr.azurecr.io"` }).end();
       }),
     );
-    const plainPort = () => plain.port;
+    realm = `http://plainacr.azurecr.io:${plain.port}/oauth2/token`;
     process.env.TEST_NETWORK_GUARD_HOSTS = 'plainacr.azurecr.io=127.0.0.1';
     const host = `plainacr.azurecr.io:${plain.port}`;
     setTokenCredential(new TestCredential({ fixed: token }));
