@@ -15,8 +15,9 @@ export interface AcrRefusal {
 export interface RefusedRequest {
   status: number;
   headers: HttpResponse['headers'];
-  /** The registry's error code and message (`DENIED: client with IP …`), or the start of the body. */
+  /** The registry's error code and message (`DENIED: client with IP …`), or the start of the body; redacted and made safe to show. */
   detail: string;
+  /** The start of the body as received: only matched, never shown. */
   body: string;
   registry: string;
   /** `METHOD url`, redacted. */
@@ -38,7 +39,8 @@ export function acrRefusal(r: RefusedRequest): AcrRefusal | undefined {
       hint: `Allow ${firewall[1]} in the registry's networking rules (az acr network-rule add --ip-address ${firewall[1]}), or run where the registry allows; ${endpointsToAllow(r.registry)} See https://aka.ms/acr/firewall.`,
     };
   }
-  const storageCode = header(r.headers, 'x-ms-error-code') ?? STORAGE_CODE.exec(r.body)?.[1];
+  // Shown in the message, so only a plain word (the registry's storage controls the header).
+  const storageCode = [header(r.headers, 'x-ms-error-code'), STORAGE_CODE.exec(r.body)?.[1]].find((c) => c && /^[A-Za-z]{1,64}$/.test(c));
   if (r.status === 403 && method === 'GET' && r.what.includes('/blobs/') && storageCode) {
     return {
       kind: 'network',

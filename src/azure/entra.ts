@@ -5,6 +5,7 @@
 import { AcrImportError } from '../errors.js';
 import { redactText } from '../transport/redact.js';
 import { jwtExpiry, jwtTenant } from '../auth/jwt.js';
+import { routeAzureLogger } from '../transport/library-logs.js';
 
 /** The part of @azure/core-auth's TokenCredential used here (structurally compatible with it). */
 export interface TokenCredentialLike {
@@ -97,6 +98,7 @@ export class EntraTokens {
     const where = authorityHost === 'https://login.microsoftonline.com' ? '' : ` at ${authorityHost.replace(/^https?:\/\//, '')}`;
     return new EntraTokens(`Entra ID (DefaultAzureCredential${where})`, async () => {
       const { DefaultAzureCredential } = await import('@azure/identity');
+      await routeAzureLogger();
       return new DefaultAzureCredential(defaultCredentialOptions(authority, env)) as TokenCredentialLike;
     });
   }

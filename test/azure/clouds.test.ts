@@ -89,7 +89,7 @@ describe('DefaultAzureCredential in sovereign clouds', () => {
       const repo = uniqueRepo('azure/sovereign');
       const pushed = await pushImage(open, repo, 'v1', { kind: 'image' });
       const before = entra.tokenRequests.length;
-      const r = await cliChild(['-n', origin.host, '--source', `${open.host}/${repo}:v1`, '--debug', ...args], spEnv(env));
+      const r = await cliChild(['-n', origin.host, '--source', `${open.host}/${repo}:v1`, '--target-auth-mode', 'entra', '--debug', ...args], spEnv(env));
       expectCode(r, 0);
       const asked = entra.tokenRequests.slice(before);
       expect(asked.map((q) => [q.authority, q.tenant, q.scope?.split(' ').find((s) => s.endsWith('/.default'))])).toEqual([[reached, TENANT, 'https://containerregistry.azure.net/.default']]);
@@ -107,7 +107,7 @@ describe('the exchange audience', () => {
     setTokenCredential(cred);
     const repo = uniqueRepo('azure/audience');
     const pushed = await pushImage(open, repo, 'v1', { kind: 'index', platforms: 2 });
-    const r = await cli(['-n', origin.host, '--source', `${open.host}/${repo}:v1`, '--cloud', 'AzureChinaCloud', '--debug'], { env: azureTestEnv() });
+    const r = await cli(['-n', origin.host, '--source', `${open.host}/${repo}:v1`, '--cloud', 'AzureChinaCloud', '--target-auth-mode', 'entra', '--debug'], { env: azureTestEnv() });
     expectCode(r, 0);
     expect(cred.calls.at(-1)).toBe('https://management.chinacloudapi.cn/.default');
     expect(new Set(cred.calls.slice(0, -1))).toEqual(new Set(['https://containerregistry.azure.net/.default']));
@@ -120,7 +120,7 @@ describe('the exchange audience', () => {
     // A registry that refuses both audiences is still an auth error (exit 3) after the one fallback.
     const closed = await stopAfterAll(startAcrOrigin({ refusedAudiences: ['https://containerregistry.azure.net', 'https://management.chinacloudapi.cn'] }));
     setTokenCredential(new TestCredential({ onToken: (t) => closed.acceptAccessToken(t) }));
-    const refused = await cli(['-n', closed.host, '--source', `${open.host}/${repo}:v1`, '--cloud', 'AzureChinaCloud'], { env: azureTestEnv() });
+    const refused = await cli(['-n', closed.host, '--source', `${open.host}/${repo}:v1`, '--cloud', 'AzureChinaCloud', '--target-auth-mode', 'entra'], { env: azureTestEnv() });
     expectCode(refused, 3);
     expect(refused.stderr).toMatch(/refused the Entra ID token/);
     expect(closed.requests.filter((q) => q.endpoint === 'exchange')).toHaveLength(3);
