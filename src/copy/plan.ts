@@ -127,8 +127,8 @@ export async function planImport(source: RegistryClient, target: RegistryClient,
         budget.throwIfRefused();
         const m = await source.getManifest(o.sourceRepository, digest, o.signal);
         budget.fetched(m);
-        return toNode(m, d.platform, [...path, digest]);
-      });
+        return m;
+      }).then((m) => toNode(m, d.platform, [...path, digest]));
       seen.set(digest, node);
     }
     return node;
@@ -280,7 +280,7 @@ class ManifestBudget {
   }
 
   fetched(m: FetchedManifest): void {
-    this.bytes += m.size - (this.announced.get(m.digest) ?? 0);
+    this.bytes += m.bytes.length - (this.announced.get(m.digest) ?? 0);
     this.announced.delete(m.digest);
     this.checkBytes();
   }
