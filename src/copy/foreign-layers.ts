@@ -11,6 +11,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { AcrImportError } from '../errors.js';
 import type { Descriptor } from '../registry/media-types.js';
 import { finish, hasherFor } from '../registry/digest.js';
+import { isRetryableError } from '../transport/retry.js';
 
 export interface ForeignLayerPolicy {
   /** --allow-foreign-layer-host: hosts fetched from whatever their scheme and address. */
@@ -103,7 +104,8 @@ async function open(agent: Dispatcher, first: string, blob: Descriptor, allowed:
   for (let hop = 0; ; hop++) {
     const target = checkUrl(url, blob, allowed);
     const res = await request(target, { method: 'GET', dispatcher: agent, signal }).catch((err: unknown) => {
-      throw refusalIn(err) ?? new AcrImportError('network', `Foreign layer ${blob.digest}: GET ${shown(url)} failed: ${(err as Error).message}.`, { cause: err });
+      // A dropped connection is worth another attempt of the whole blob (execute.ts retries transient failures).
+      throw refusalIn(err) ?? new AcrImportError(isRetryableError(err) ? 'transient' : 'network', `Foreign layer ${blob.digest}: GET ${shown(url)} failed: ${(err as Error).message}.`, { cause: err });
     });
     const location = res.headers.location;
     if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {
