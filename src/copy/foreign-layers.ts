@@ -2,12 +2,12 @@
 // (--include-foreign-layers). A manifest is the source's to write, so every such URL is a request
 // the source makes in the user's network: only https, only to public addresses (checked on the
 // address actually connected to, at every hop of a redirect), and never more bytes than declared.
-// The fetch goes straight to the host, not through HTTP(S)_PROXY: a proxy would resolve the name
-// itself, out of reach of the address check.
+// Through an HTTP(S)_PROXY the proxy connects, not us: the name is then resolved and checked before
+// the request, and the proxy's own resolution is its to guard.
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { AcrImportError } from '../errors.js';
 import type { Descriptor } from '../registry/media-types.js';
 import { finish, hasherFor } from '../registry/digest.js';
@@ -72,8 +72,8 @@ export function foreignLayerStream(blob: Descriptor, offset: number, signal: Abo
     (async function* () {
       const urls = blob.urls ?? [];
       if (!urls.length) throw new AcrImportError('integrity', `Foreign layer ${blob.digest} has no URLs to fetch it from.`);
-      // Its own connections: the lookup below checks every address before a socket is opened.
-      const agent = new Agent({ connect: { lookup: publicOnlyLookup(allowed) } });
+      // Its own connections: the lookup below checks every address before a direct socket is opened.
+      const agent = new EnvHttpProxyAgent({ connect: { lookup: publicOnlyLookup(allowed) } });
       try {
         let lastError: unknown;
         for (const url of urls) {
@@ -103,6 +103,7 @@ async function open(agent: Dispatcher, first: string, blob: Descriptor, allowed:
   let url = first;
   for (let hop = 0; ; hop++) {
     const target = checkUrl(url, blob, allowed);
+    if (proxied()) await checkResolved(target.hostname, allowed);
     const res = await request(target, { method: 'GET', dispatcher: agent, signal }).catch((err: unknown) => {
       // A dropped connection is worth another attempt of the whole blob (execute.ts retries transient failures).
       throw refusalIn(err) ?? new AcrImportError(isRetryableError(err) ? 'transient' : 'network', `Foreign layer ${blob.digest}: GET ${shown(url)} failed: ${(err as Error).message}.`, { cause: err });
@@ -171,14 +172,36 @@ function publicOnlyLookup(allowed: Set<string>): LookupFunction {
     const cb = callback as unknown as (err: Error | null, address?: string | LookupAddress[], family?: number) => void;
     dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return cb(err);
-      const bad = isAllowed(hostname, allowed) ? undefined : addresses.find((a) => !isPublicAddress(a.address));
-      if (bad) return cb(refusal(`Foreign layer host ${hostname} resolves to ${bad.address}, which is not a public address; refusing to connect.`));
+      const bad = nonPublic(hostname, addresses, allowed);
+      if (bad) return cb(bad);
       if (options.all) return cb(null, addresses);
       const [first] = addresses;
       if (!first) return cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }));
       cb(null, first.address, first.family);
     });
   };
+}
+
+/** The refusal for a name with any address outside the public internet, unless the host is allowed. */
+function nonPublic(hostname: string, addresses: LookupAddress[], allowed: Set<string>): AcrImportError | undefined {
+  const bad = isAllowed(hostname, allowed) ? undefined : addresses.find((a) => !isPublicAddress(a.address));
+  return bad && refusal(`Foreign layer host ${hostname} resolves to ${bad.address}, which is not a public address; refusing to connect.`);
+}
+
+/** Before a request through a proxy: the name as this machine resolves it (literals were checked already). */
+async function checkResolved(hostname: string, allowed: Set<string>): Promise<void> {
+  const name = hostname.replace(/^\[|\]$/g, '');
+  if (isIP(name) || isAllowed(name, allowed)) return;
+  const addresses = await dns.promises.lookup(name, { all: true }).catch((err: unknown) => {
+    throw new AcrImportError('network', `Cannot resolve foreign layer host ${name}: ${(err as Error).message}.`, { cause: err });
+  });
+  const bad = nonPublic(name, addresses, allowed);
+  if (bad) throw bad;
+}
+
+/** Whether a proxy is configured (undici's EnvHttpProxyAgent reads the same variables; NO_PROXY may still exempt a host). */
+function proxied(): boolean {
+  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((k) => process.env[k]);
 }
 
 function isAllowed(hostname: string, allowed: Set<string>): boolean {

@@ -83,6 +83,27 @@ describe('foreign layer hosts checked on the address they resolve to', () => {
     expect(await listTags(open.url, dst)).toEqual([]);
   });
 
+  it('through a proxy (HTTPS_PROXY), the name is resolved and checked before the request goes to the proxy', async () => {
+    const env = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+    // A proxy that is not there: reaching it would fail with a connection error (exit 8), not a refusal.
+    process.env.HTTPS_PROXY = 'http://127.0.0.1:9';
+    process.env.NO_PROXY = '127.0.0.1,localhost';
+    process.env.TEST_NETWORK_GUARD_HOSTS = [saved, 'cdn.layers-example.com=127.0.0.1'].filter(Boolean).join(',');
+    try {
+      const { repo, known } = await foreignImage('https://cdn.layers-example.com/layer.tar.gz', tenBytes);
+      const { r, dst } = await importIt(repo);
+      expectExit(r, 5);
+      expect(r.stderr).toMatch(/cdn\.layers-example\.com resolves to 127\.0\.0\.1, which is not a public address/);
+      expectOnlyKnownDigests(r.stderr, known);
+      expect(await listTags(open.url, dst)).toEqual([]);
+    } finally {
+      for (const [k, v] of Object.entries(env)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
   it('--allow-foreign-layer-host lets that host through (http, loopback) and the layer is copied', async () => {
     const layer = makeLayer('foreign-limits-allowed', 5000, 'gzip');
     const url = foreignLayerUrl(foreignServer.url, 'foreign-limits-allowed', 5000, 'gzip', layer.digest);
