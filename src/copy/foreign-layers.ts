@@ -12,6 +12,7 @@ import { AcrImportError } from '../errors.js';
 import type { Descriptor } from '../registry/media-types.js';
 import { finish, hasherFor } from '../registry/digest.js';
 import { isRetryableError } from '../transport/retry.js';
+import { sanitize } from '../text/sanitize.js';
 
 export interface ForeignLayerPolicy {
   /** --allow-foreign-layer-host: hosts fetched from whatever their scheme and address. */
@@ -218,7 +219,7 @@ function refusalIn(err: unknown): AcrImportError | undefined {
   return undefined;
 }
 
-/** A URL as the manifest gave it, bounded (a manifest is free to make it long). */
+/** A URL as the manifest gave it, made safe to print (a manifest is free to fill it with anything). */
 function shown(url: string): string {
-  return url.length > 200 ? `${url.slice(0, 200)}…` : url;
+  return sanitize(url, 200);
 }
