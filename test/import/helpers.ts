@@ -47,10 +47,12 @@ export class Capture extends Writable {
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   for (const k of Object.keys(env)) {
-    if (/^ACR_IMPORT_|^AZURE_(?!TOKEN_CREDENTIALS$)|^DOCKER_CONFIG$|^CI$|^FORCE_COLOR$/.test(k)) delete env[k];
+    if (/^ACR_IMPORT_|^AZURE_(?!TOKEN_CREDENTIALS$)|^DOCKER_CONFIG$|^REGISTRY_AUTH_FILE$|^CI$|^FORCE_COLOR$/.test(k)) delete env[k];
   }
-  // No docker config of the machine's user leaks in: an empty one unless a test gives its own.
+  // No docker config or containers auth.json of the machine's user leaks in: empty ones unless a
+  // test gives its own.
   env.DOCKER_CONFIG = emptyDockerConfig;
+  env.REGISTRY_AUTH_FILE = join(emptyDockerConfig, 'auth.json');
   return { ...env, ...extra };
 }
 const emptyDockerConfig = mkdtempSync(join(tmpdir(), 'acr-import-test-dockercfg-'));
