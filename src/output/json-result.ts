@@ -38,11 +38,23 @@ export interface SideHosts {
 // here as the error passes, and the error object reads it.
 const sides = new WeakMap<object, Side>();
 
-/** Notes which side a registry error came from (when the two sides are different registries). */
+/**
+ * Notes which side an error came from, when the two sides are different registries: a registry
+ * error names its registry; a tag conflict is the target's; other errors name the registry they
+ * are about in their message (a missing source, a refused connection).
+ */
 export function noteSide(err: unknown, hosts: SideHosts): void {
-  if (!(err instanceof RegistryError) || hosts.source === hosts.target) return;
-  if (err.registry === hosts.source) sides.set(err, 'source');
-  else if (err.registry === hosts.target) sides.set(err, 'target');
+  if (!(err instanceof AcrImportError) || !hosts.source || !hosts.target || hosts.source === hosts.target) return;
+  let side: Side | undefined;
+  if (err instanceof RegistryError) side = err.registry === hosts.source ? 'source' : err.registry === hosts.target ? 'target' : undefined;
+  else if (err.kind === 'conflict') side = 'target';
+  else {
+    // A whole name: 127.0.0.1:5000 is not named by 127.0.0.1:50001.
+    const names = (host: string) => new RegExp(`(?<![\\w.-])${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-]|\\.\\w)`).test(err.message);
+    if (names(hosts.source) && !names(hosts.target)) side = 'source';
+    else if (names(hosts.target) && !names(hosts.source)) side = 'target';
+  }
+  if (side) sides.set(err, side);
 }
 
 /** The error object; `exitCode` is the process's (SIGTERM's differs from its error's own). */

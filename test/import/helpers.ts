@@ -18,6 +18,8 @@ export interface CliResult {
 }
 
 export interface ImportJson {
+  schemaVersion: number;
+  ok: boolean;
   source: string;
   sourceDigest: string;
   mediaType: string;
@@ -31,6 +33,8 @@ export interface ImportJson {
   bytesCopied: number;
   totalBytes: number;
   durationMs: number;
+  rateLimit: { limit?: string; remaining: string } | null;
+  locked: unknown[] | null;
 }
 
 /** A writable that keeps what the CLI printed (not a TTY, like CI). */
