@@ -186,7 +186,7 @@ export class Transport {
     }
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL|ERR_SSL/i.test(code) || /certificate/i.test(String((err as Error)?.message))) {
       return new AcrImportError('network', `TLS failure talking to ${url.host}: ${(err as Error).message} (${code}).`, {
-        hint: 'For a registry with a private CA, point NODE_EXTRA_CA_CERTS at the CA file; for a plain-http registry, name it with --insecure-registry.',
+        hint: `For a registry with a private CA, point NODE_EXTRA_CA_CERTS at the CA file; for a self-signed certificate, --skip-tls-verify ${url.host}; for a plain-http registry, --insecure-registry.`,
         cause: err,
       });
     }
