@@ -110,7 +110,7 @@ describe('progress on a terminal: what the headline counts, and colours', () => 
     const args = () => ['--name', open.host, '--source', `${open.host}/${repo}:v1`, '-t', `${uniqueRepo('progress-colour')}:v1`];
     const coloured = await onTerminal(args(), terminalEnv());
     expect(coloured).toMatch(COLOUR);
-    for (const extra of [{ NO_COLOR: '1' }, { FORCE_COLOR: '0' }, { TERM: 'dumb' }]) {
+    for (const extra of [{ NO_COLOR: '1' }, { FORCE_COLOR: '0' }, { TERM: 'dumb' }] as Record<string, string>[]) {
       const screen = await onTerminal(args(), terminalEnv(extra));
       expect(screen, JSON.stringify(extra)).toMatch(/Imported /);
       expect(screen, JSON.stringify(extra)).not.toMatch(COLOUR);

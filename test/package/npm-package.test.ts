@@ -53,8 +53,10 @@ describe('the tarball', () => {
     expect(entries).toContain('bin/acr-import.js');
     expect(entries).toContain('dist/bundle/main.js');
     expect(entries).toContain('dist/bundle/THIRD-PARTY-LICENSES.txt');
+    expect(entries).toContain('CHANGELOG.md');
+    expect(entries).toContain('schema/import-result.schema.json');
     for (const e of entries) {
-      expect(e, e).toMatch(/^(package\.json|README\.md|LICENSE|bin\/acr-import\.js|dist\/bundle\/(main\.js|THIRD-PARTY-LICENSES\.txt|chunks\/[\w-]+\.js))$/);
+      expect(e, e).toMatch(/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|schema\/import-result\.schema\.json|bin\/acr-import\.js|dist\/bundle\/(main\.js|THIRD-PARTY-LICENSES\.txt|chunks\/[\w-]+\.js))$/);
     }
     expect(tarballBytes).toBeLessThan(1024 * 1024);
   });
