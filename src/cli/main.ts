@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { AcrImportError, EXIT_CODES, exitCodeOf } from '../errors.js';
 import { Console } from '../output/console.js';
 import { errorJson, jsonText } from '../output/json-result.js';
-import { registerAzureCommands } from './azure-commands.js';
+import { registerAzureCommands, type CommandRunner } from './azure-commands.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerLoginCommands } from './login.js';
 import { VERSION } from '../version.js';
@@ -120,7 +120,7 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
     const { runImport } = await import('./run-import.js');
     await runImport(opts as never, { console, stdout, env, signal: controller.signal, stdin: io.stdin });
   }, { stdout, stderr });
-  const runCommand = async (opts: Record<string, unknown>, task: Parameters<Parameters<typeof registerAzureCommands>[1]>[1]) => {
+  const runCommand: CommandRunner = async (opts, task) => {
     setUp(opts);
     await task({ console, stdout, env, signal: controller.signal, stdin: io.stdin });
   };

@@ -2,7 +2,6 @@
 // a dry run, and one error object when the command fails. The published JSON Schema
 // (schema/import-result.schema.json) describes exactly these objects.
 import { AcrImportError, exitCodeOf, type ErrorKind } from '../errors.js';
-import { RegistryError } from '../registry/errors.js';
 import { redactText } from '../transport/redact.js';
 import type { ImportSummary } from './summary.js';
 
@@ -46,7 +45,10 @@ const sides = new WeakMap<object, Side>();
 export function noteSide(err: unknown, hosts: SideHosts): void {
   if (!(err instanceof AcrImportError) || !hosts.source || !hosts.target || hosts.source === hosts.target) return;
   let side: Side | undefined;
-  if (err instanceof RegistryError) side = err.registry === hosts.source ? 'source' : err.registry === hosts.target ? 'target' : undefined;
+  // A RegistryError's registry, read without importing it: this module loads with --help, the
+  // registry layer (undici) only when a command runs.
+  const registry = 'registry' in err && typeof err.registry === 'string' ? err.registry : undefined;
+  if (registry !== undefined) side = registry === hosts.source ? 'source' : registry === hosts.target ? 'target' : undefined;
   else if (err.kind === 'conflict') side = 'target';
   else {
     // A whole name: 127.0.0.1:5000 is not named by 127.0.0.1:50001.
