@@ -31,6 +31,6 @@ export function addRequestOptions(cmd: Command): Command {
 export function addOutputOptions(cmd: Command): Command {
   return cmd
     .option('--debug', 'trace every HTTP request (credentials redacted)')
-    .option('-q, --quiet', 'print errors only')
-    .option('--no-color', 'no colours (also NO_COLOR)');
+    .option('-q, --quiet', 'print errors only: no progress, summary or warnings')
+    .option('--no-color', 'no colours (also NO_COLOR, FORCE_COLOR=0, TERM=dumb)');
 }
