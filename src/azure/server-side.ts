@@ -16,6 +16,7 @@ import { ManifestLocker, type LockedManifest } from './lock.js';
 import { wholeNumber } from './options.js';
 import { AzureSession } from './session.js';
 import { explicitSecret } from '../cli/credentials.js';
+import { USER_AGENT } from '../version.js';
 
 /** Seconds between polls when ARM sends no Retry-After. */
 export const POLL_INTERVAL_ENV = 'ACR_IMPORT_POLL_INTERVAL';
@@ -72,6 +73,7 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
 
   const cloud = chooseCloud(o.cloud, ctx.env);
   const transport = new Transport({
+    userAgent: USER_AGENT,
     timeoutMs: wholeNumber(o.timeout ?? '60', '--timeout') * 1000,
     retry: { maxAttempts: wholeNumber(o.retries ?? '4', '--retries') + 1 },
     debug: o.debug ? (line) => c.debug(line) : undefined,
@@ -79,9 +81,19 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
   const session = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
   try {
     const stdinSecret = o.passwordStdin ? await readStdinSecret(ctx.stdin) : undefined;
-    const secret = explicitSecret('source', { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, ctx.env, stdinSecret);
-    const credentials = secret.password ? { ...(secret.username ? { username: secret.username } : {}), password: secret.password } : undefined;
-    const { reference: sourceRef, resourceId, text: sourceText } = await serverSideSource(session, o.source, o.registry, credentials !== undefined);
+    // As az decides it (acr/import.py): with --registry, a registry resource, read with the caller's
+    // rights and never sent credentials; without it, a registryUri with the credentials given, or
+    // without any, an ACR of the subscription by its resource ID when it is there.
+    const inRegistry = o.registry ? await registrySource(session, o.source, o.registry) : undefined;
+    const sourceRef = inRegistry?.reference ?? sourceFor(o.source, undefined).reference;
+    const secret = explicitSecret('source', sourceRef.registry, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, ctx.env, stdinSecret);
+    let credentials = secret.password ? { ...(secret.username ? { username: secret.username } : {}), password: secret.password } : undefined;
+    if (inRegistry && credentials) {
+      c.warn('The source credentials are not sent: with --registry, ACR reads the source registry by its resource ID, with the rights of the signed-in identity (as az acr import does).');
+      credentials = undefined;
+    }
+    const resourceId = inRegistry ? inRegistry.resourceId : credentials || !isAcrLoginServerIn(cloud, sourceRef.registry) ? undefined : (await sourceInSubscription(session, sourceRef.registry))?.id;
+    const sourceText = inRegistry?.text ?? formatReference(sourceRef);
     const sourceImage = imagePath(sourceRef);
     const targets = targetsFor(o.image, o.repository, sourceRef);
     const targetTags = targets.filter((t) => t.tag).map((t) => `${t.repository}:${t.tag}`);
@@ -178,28 +190,20 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
   }
 }
 
-interface ServerSideSource {
+interface RegistrySource {
   reference: ImageReference;
-  /** The source registry's resource ID, when ACR is to read it as an Azure resource. */
-  resourceId?: string;
+  /** The source registry's resource ID: ACR reads it as an Azure resource. */
+  resourceId: string;
   /** The source, for messages. */
   text: string;
 }
 
 /**
- * The source as az decides it (acr/import.py). With `--registry`: a resource ID is sent as given,
- * not looked up; a name or login server must be a registry of the subscription (else az's "can not
- * be found"), sent by its resource ID; credentials are not sent with either. Without it: a fully
- * qualified `--source` with credentials is a registryUri; one without, an ACR of the subscription
- * by its resource ID when it is there, else a registryUri.
+ * `--source` in the registry `--registry` names, as az reads it: a resource ID is sent as given,
+ * not looked up; a name or login server must be a registry of the subscription (else az's "can
+ * not be found"), sent by its resource ID.
  */
-async function serverSideSource(session: AzureSession, source: string, registry: string | undefined, withCredentials: boolean): Promise<ServerSideSource> {
-  if (!registry) {
-    const reference = sourceFor(source, undefined).reference;
-    const text = formatReference(reference);
-    if (withCredentials || !isAcrLoginServerIn(session.cloud, reference.registry)) return { reference, text };
-    return { reference, text, resourceId: (await sourceInSubscription(session, reference.registry))?.id };
-  }
+async function registrySource(session: AzureSession, source: string, registry: string): Promise<RegistrySource> {
   const value = registry.trim();
   let spec: SourceSpec;
   let resourceId: string;
@@ -223,9 +227,6 @@ async function serverSideSource(session: AzureSession, source: string, registry:
     text = formatReference(spec.reference);
   }
   if (spec.warning) session.console.warn(spec.warning);
-  if (withCredentials) {
-    session.console.warn('The source credentials are not sent: with --registry, ACR reads the source registry by its resource ID, with the rights of the signed-in identity (as az acr import does).');
-  }
   return { reference: spec.reference, resourceId, text };
 }
 

@@ -12,7 +12,10 @@ import { header, Transport } from '../transport/http.js';
 import type { Console } from '../output/console.js';
 import { createProgress } from '../output/progress.js';
 import { buildSummary, printSummary, type RateLimit } from '../output/summary.js';
-import { readStdinSecret } from './credentials.js';
+import { importResultJson, jsonText, noteSide } from '../output/json-result.js';
+import { USER_AGENT } from '../version.js';
+import { environmentSecret, readStdinSecret } from './credentials.js';
+import { skipTlsVerifyHosts } from './skip-tls-verify.js';
 import { sourceFor, targetsFor } from './targets.js';
 import { usageError } from '../errors.js';
 import { parseSize } from './parse.js';
@@ -39,6 +42,7 @@ export interface ImportOptions extends AzureImportFlags {
   includeForeignLayers?: boolean;
   allowForeignLayerHost?: string[];
   insecureRegistry: string[];
+  skipTlsVerify: string[];
   cloud?: string;
   timeout: string;
   retries: string;
@@ -54,6 +58,7 @@ export interface RunContext {
 }
 
 export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void> {
+  if (o.serverSide && o.skipTlsVerify?.length) throw usageError('--skip-tls-verify does not apply with --server-side: ACR reaches the registries itself.');
   if (o.serverSide) return (await import('../azure/server-side.js')).runServerSideImport(o, ctx);
   const started = Date.now();
   const c = ctx.console;
@@ -67,7 +72,9 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   if (o.wait === false) c.warn('--no-wait only applies to imports run by the ACR service; this import runs here and waits.');
 
   const transport = new Transport({
+    userAgent: USER_AGENT,
     insecureRegistries: o.insecureRegistry,
+    skipTlsVerify: skipTlsVerifyHosts(o.skipTlsVerify ?? [], cloud, ctx.env, c),
     timeoutMs: positiveInt(o.timeout, '--timeout') * 1000,
     // --retries 0 is a valid choice: one attempt per request, no retry.
     retry: { maxAttempts: positiveInt(o.retries, '--retries', 0) + 1 },
@@ -86,10 +93,16 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   });
   // Registry names and resource IDs, Entra ID sign-in for ACR, --lock (src/azure).
   const azure = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
+  const hosts: { source?: string; target?: string } = {};
   try {
     const targetServer = (await azure.resolveRegistry(o.name, '--name', { resourceGroup: o.resourceGroup })).loginServer;
     const { reference: sourceRef, warning } = sourceFor(o.source, o.registry ? (await azure.resolveRegistry(o.registry, '--registry')).loginServer : undefined);
     if (warning) c.warn(warning);
+    Object.assign(hosts, { source: sourceRef.registry, target: targetServer });
+    for (const [side, registry] of [['source', sourceRef.registry], ['target', targetServer]] as const) {
+      const ignored = environmentSecret(side, registry, ctx.env).ignored;
+      if (ignored) c.warn(ignored);
+    }
     const targets = targetsFor(o.image, o.repository, sourceRef);
     const stdinSecret = o.passwordStdin || o.targetPasswordStdin ? await readStdinSecret(ctx.stdin) : undefined;
     // Unless --lock needs to know now, the registries' first answers tell whether they are ACRs.
@@ -129,11 +142,14 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
       stats,
       dryRun: Boolean(o.dryRun),
       durationMs: Date.now() - started,
-      rateLimit: rateLimit.remaining ? rateLimit : undefined,
+      rateLimit: rateLimit.remaining ? rateLimit : null,
     });
     printSummary(c, summary);
     const locked = lock ? await lock.afterImport(plan, targets, { dryRun: Boolean(o.dryRun), console: c, signal: ctx.signal }) : undefined;
-    if (o.output === 'json') ctx.stdout.write(`${JSON.stringify(locked ? { ...summary, locked } : summary, null, 2)}\n`);
+    if (o.output === 'json') ctx.stdout.write(jsonText(importResultJson(summary, locked)));
+  } catch (err) {
+    noteSide(err, hosts);
+    throw err;
   } finally {
     await transport.close().catch(() => undefined);
   }
