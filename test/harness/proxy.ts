@@ -15,8 +15,8 @@ export type Fault =
   | { kind: 'respond'; status: number; headers?: Record<string, string>; body?: string | Buffer }
   /** Destroy the socket before answering (client sees ECONNRESET / "other side closed"). */
   | { kind: 'reset' }
-  /** Forward, but destroy the connection after `afterBytes` bytes of the response body. */
-  | { kind: 'cut'; afterBytes: number }
+  /** Forward, but destroy the connection after `afterBytes` bytes of the response body (sent chunked with `dropLength`). */
+  | { kind: 'cut'; afterBytes: number; dropLength?: boolean }
   /** Wait, then go on with `then` (or forward normally). */
   | { kind: 'delay'; ms: number; then?: Fault }
   /** Answer with a redirect (default 307) to `location`. */
@@ -112,7 +112,7 @@ export const faults = {
     body: `<html><head><title>${status}</title></head><body><h1>${status} injected by harness proxy</h1></body></html>`,
   }),
   reset: (): Fault => ({ kind: 'reset' }),
-  cut: (afterBytes: number): Fault => ({ kind: 'cut', afterBytes }),
+  cut: (afterBytes: number, dropLength = false): Fault => ({ kind: 'cut', afterBytes, dropLength }),
   delay: (ms: number, then?: Fault): Fault => ({ kind: 'delay', ms, then }),
   redirect: (location: string, status = 307): Fault => ({ kind: 'redirect', location, status }),
   truncate: (afterBytes: number, keepLength: boolean): Fault => ({ kind: 'truncate', afterBytes, keepLength }),
@@ -239,6 +239,7 @@ export async function startProxy(opts: StartProxyOptions): Promise<RunningProxy>
                 h.connection = 'close';
                 if (!fault.keepLength) delete h['content-length'];
               }
+              if (fault.kind === 'cut' && fault.dropLength) delete h['content-length'];
               if (fault.kind === 'headers') {
                 for (const [k, edit] of Object.entries(fault.headers)) {
                   const name = k.toLowerCase();
