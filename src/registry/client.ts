@@ -415,12 +415,13 @@ export class RegistryClient {
         await slicer.end();
       } catch (err) {
         stream.destroy();
-        // Some registries cannot resume a session (ACR: a retried chunk is BLOB_UPLOAD_INVALID):
-        // after a refused resume, start again in a new session rather than give up.
-        const resumeRefused = resumed && err instanceof RegistryError && err.code === 'BLOB_UPLOAD_INVALID' && err.status !== 416;
+        // Some registries cannot resume a session (ACR: a retried chunk is BLOB_UPLOAD_INVALID),
+        // and a geo-replica can lose one (BLOB_UPLOAD_UNKNOWN): start again in a new session.
+        const code = err instanceof RegistryError ? err.code : undefined;
+        const resumeRefused = resumed && code === 'BLOB_UPLOAD_INVALID' && (err as RegistryError).status !== 416;
         if (signal?.aborted || !(isRetryable(err) || resumeRefused) || !budget.take()) throw err;
         await backoff(this.transport.retry.delay(budget.taken), signal);
-        confirmed = resumeRefused ? await this.restartSession(repo, session, signal, budget) : await this.resumePoint(repo, session, confirmed, inFlight, signal, budget);
+        confirmed = resumeRefused || code === 'BLOB_UPLOAD_UNKNOWN' ? await this.restartSession(repo, session, signal, budget) : await this.resumePoint(repo, session, confirmed, inFlight, signal, budget);
         resumed = confirmed > 0;
       }
     }
