@@ -124,11 +124,10 @@ export class Transport {
         continue;
       }
       if (attempt >= max || !isRetryableStatus(res.status) || !(req.budget?.take() ?? true)) return res;
-      const retryAfter = parseRetryAfter(header(res.headers, 'retry-after'));
-      await res.body.dump().catch(() => undefined);
-      const wait = this.retry.delay(attempt, retryAfter);
-      // A 429 or 503 is about the host, not this request: every request to it waits.
+      const wait = this.retry.delay(attempt, parseRetryAfter(header(res.headers, 'retry-after')));
+      // A 429 or 503 is about the host, not this request: every request to it waits, from now.
       if (res.status === 429 || res.status === 503) this.retry.pause(host, wait);
+      await res.body.dump().catch(() => undefined);
       this.trace(`retry ${req.method} ${shown(req.url)} after ${res.status} in ${wait} ms (attempt ${attempt + 1}/${max})`);
       await backoff(wait, req.signal);
     }
