@@ -9,8 +9,7 @@ import type { RegistryClient, UploadOptions } from '../registry/client.js';
 import { isForeignLayer, type Descriptor } from '../registry/media-types.js';
 import { hasherFor, finish } from '../registry/digest.js';
 import type { Transport } from '../transport/http.js';
-import { isRetryableError } from '../transport/retry.js';
-import { RegistryError } from '../registry/errors.js';
+import { backoff, isRetryable, type RetryBudget } from '../transport/retry.js';
 import type { BlobOutcome, EventSink } from './events.js';
 import type { ImportPlan, ManifestNode } from './plan.js';
 
@@ -116,15 +115,17 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
 
   const sameRegistry = source.baseUrl === target.baseUrl;
   const transferBlob = async (blob: Descriptor, repository: string, mountFrom: string | undefined): Promise<BlobOutcome> => {
-    if (await target.hasBlob(repository, blob.digest, signal)) return 'skipped';
+    // One retry budget for everything this transfer sends (see transport/retry.ts).
+    const budget = o.transport.retry.budget();
+    if (await target.hasBlob(repository, blob.digest, signal, budget)) return 'skipped';
     // Mount from the source repository on the same registry, or from the first target repository.
     const from = mountFrom ?? (sameRegistry && !isForeignLayer(blob) ? o.sourceRepository : undefined);
-    let location: string | undefined;
+    let session: { location: string; minChunk: number } | undefined;
     if (from && from !== repository) {
       try {
-        const r = await target.mountBlob(repository, blob.digest, from, signal);
+        const r = await target.mountBlob(repository, blob.digest, from, signal, budget);
         if (r.mounted) return 'mounted';
-        location = r.location;
+        session = r;
       } catch (err) {
         // Mounting is an optimisation: any failure falls back to an upload.
         if (signal.aborted) throw err;
@@ -133,11 +134,14 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
     }
     const sourceStream = isForeignLayer(blob)
       ? (offset: number) => foreignLayerStream(o.transport, blob, offset, signal)
-      : (offset: number) => source.getBlob(o.sourceRepository, blob, { offset, signal });
-    await withRetries(o.transport, signal, async (attempt) => {
+      : (offset: number) => source.getBlob(o.sourceRepository, blob, { offset, signal, budget });
+    await withRetries(o.transport, budget, signal, async (attempt) => {
       await target.uploadBlob(repository, blob, sourceStream, {
         ...o.upload,
-        location: attempt === 1 ? location : undefined,
+        // The session a refused mount opened, with its OCI-Chunk-Min-Length; a new one after a failure.
+        location: attempt === 1 ? session?.location : undefined,
+        minChunk: attempt === 1 ? session?.minChunk : undefined,
+        budget,
         signal,
         onProgress: (bytes) => emit({ type: 'blob-progress', blob, bytes }),
       });
@@ -170,18 +174,17 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
   return stats;
 }
 
-/** A whole-blob transfer that failed transiently (a dropped stream, a vanished session) starts over. */
-async function withRetries(transport: Transport, signal: AbortSignal, op: (attempt: number) => Promise<void>): Promise<void> {
-  const max = transport.retry.options.maxAttempts;
+/**
+ * A whole-blob transfer that failed transiently (a dropped stream, a vanished session) starts
+ * over in a new session, drawing on the transfer's one budget.
+ */
+async function withRetries(transport: Transport, budget: RetryBudget, signal: AbortSignal, op: (attempt: number) => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await op(attempt);
     } catch (err) {
-      // A vanished upload session (a geo-replica answering 404 mid-upload) is worth a fresh one.
-      const vanished = err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN';
-      const transient = vanished || (err instanceof AcrImportError ? err.kind === 'transient' : isRetryableError(err));
-      if (attempt >= max || signal.aborted || !transient) throw err;
-      await new Promise((r) => setTimeout(r, transport.retry.delay(attempt)));
+      if (signal.aborted || !isRetryable(err) || !budget.take()) throw err;
+      await backoff(transport.retry.delay(budget.taken), signal);
     }
   }
 }

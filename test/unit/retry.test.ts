@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RetryPolicy, isRetryableError, isRetryableStatus, parseRetryAfter } from '../../src/transport/retry.js';
+import { RetryPolicy, isRetryable, isRetryableStatus, parseRetryAfter } from '../../src/transport/retry.js';
 
 describe('Retry-After', () => {
   it('reads seconds, HTTP dates, and nothing', () => {
@@ -46,9 +46,9 @@ describe('RetryPolicy', () => {
   it('classifies statuses and connection errors', () => {
     for (const s of [429, 500, 502, 503, 504]) expect(isRetryableStatus(s)).toBe(true);
     for (const s of [400, 401, 403, 404]) expect(isRetryableStatus(s)).toBe(false);
-    expect(isRetryableError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
-    expect(isRetryableError(Object.assign(new Error('x'), { code: 'ENOTFOUND' }))).toBe(false);
-    expect(isRetryableError(Object.assign(new Error('x'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }))).toBe(false);
-    expect(isRetryableError(new Error('terminated'))).toBe(true);
+    expect(isRetryable(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isRetryable(Object.assign(new Error('x'), { code: 'ENOTFOUND' }))).toBe(false);
+    expect(isRetryable(Object.assign(new Error('x'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }))).toBe(false);
+    expect(isRetryable(new Error('terminated'))).toBe(true);
   });
 });
