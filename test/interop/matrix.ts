@@ -99,6 +99,8 @@ export function faultPoints(side: Side, path: PathName, p: Profile): FaultPoint[
   // Resets and cuts where the profile changes the request; a 401 everywhere it signs in.
   const faults = (c: RequestClass, answers: Scripted[]) => (touches(p, c) ? answers : []);
   const auth = (what: string, when: FaultPoint['when']) => (signs ? unauthorizedOn(what, when) : []);
+  // Uploads behind signed URLs go to a store that signs nothing in: no 401 there.
+  const uploadAuth = (what: string, when: FaultPoint['when']) => (p.behaviours.signedUploadUrls ? [] : auth(what, when));
   const manifestGet = (r: RequestInfo, c: CaseContext, ref?: string) => r.kind === 'manifest' && r.method === 'GET' && r.path.includes(`/${c.repo}/`) && (!ref || r.reference === ref);
   const manifestPut = (r: RequestInfo, c: CaseContext, ref: string) => r.kind === 'manifest' && r.method === 'PUT' && r.repo === c.repo && r.reference === ref;
   if (side === 'source') {
@@ -124,12 +126,12 @@ export function faultPoints(side: Side, path: PathName, p: Profile): FaultPoint[
       return [...points('child manifest PUT', faults('manifest-write', WRITE_FAULTS), (r, c) => manifestPut(r, c, childDigest(c)!)), ...auth('child manifest PUT', (r, c) => manifestPut(r, c, childDigest(c)!))];
     case 'monolithic': {
       const put = (r: RequestInfo, c: CaseContext) => r.repo === c.repo && closes(r, c.image.layers[0]!.digest);
-      return [...points('blob PUT', faults('upload', WRITE_FAULTS), put), ...auth('blob PUT', put)];
+      return [...points('blob PUT', faults('upload', WRITE_FAULTS), put), ...uploadAuth('blob PUT', put)];
     }
     case 'streamed': {
       const patch = (r: RequestInfo, c: CaseContext) => r.kind === 'upload' && r.method === 'PATCH' && r.repo === c.repo;
       const put = (r: RequestInfo, c: CaseContext) => r.repo === c.repo && closes(r, bigLayer(c));
-      return [...points('PATCH', faults('upload', WRITE_FAULTS), patch), ...auth('PATCH', patch), ...points('closing PUT', faults('upload', WRITE_FAULTS), put), ...auth('closing PUT', put)];
+      return [...points('PATCH', faults('upload', WRITE_FAULTS), patch), ...uploadAuth('PATCH', patch), ...points('closing PUT', faults('upload', WRITE_FAULTS), put), ...uploadAuth('closing PUT', put)];
     }
     case 'mount-then-upload': {
       const mount = (r: RequestInfo, c: CaseContext) => r.kind === 'upload' && r.method === 'POST' && r.repo === c.repo && r.path.includes('mount=');

@@ -120,7 +120,8 @@ export async function startPersonality(profile: Profile, opts: { upstream: strin
   /** Response headers as this registry would send them. */
   const edit = (info: RequestInfo, status: number, headers: Record<string, string>, requestBytes: number): number => {
     if (headers.location) headers.location = rewriteLocation(headers.location, upstream, publicOrigin);
-    if (info.kind === 'upload' && headers.location) {
+    // A session's next Location (202); the 201 of a closing PUT points at the blob, not at a session.
+    if (info.kind === 'upload' && status === 202 && headers.location) {
       const loc = new URL(headers.location, publicOrigin);
       if (b.signedUploadUrls) {
         const id = info.role === 'side' ? info.reference! : randomBytes(8).toString('hex');
