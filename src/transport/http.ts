@@ -29,7 +29,7 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
-/** Redirect hops followed at most, as curl's and Go's clients do (Go: 10; undici's interceptor: 5 here). */
+/** Redirect hops followed at most (one more answer is an error): a loop ends quickly. */
 export const MAX_REDIRECTS = 5;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 /** Request headers that carry credentials: never sent to an origin other than the one asked. */

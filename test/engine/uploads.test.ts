@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { clientFor as harnessClient, faults, pushScope, startProxy, stopAfterAll, uniqueRepo, type ProxyRequestInfo } from '../harness/index.js';
 import { bufferSource } from '../registry/helpers.js';
+import { resolveLocation, withQueryParam } from '../../src/registry/client.js';
 import { basic, engineClient, startForeignOrigin, storedBlob, withAuthorization } from './helpers.js';
 
 const htpasswd = inject('htpasswdRegistry');
@@ -47,6 +48,15 @@ async function blobStoreTarget() {
 }
 
 describe('upload Locations', () => {
+  it('resolves a Location against the URL that answered, outside /v2/ too, keeping its query as written', () => {
+    const signed = `/artifacts-uploads/namespaces/p/repositories/r/uploads/abc?${SIGNED}`;
+    expect(resolveLocation(signed, 'https://store.example:8443/v2/r/blobs/uploads/x?y=1')).toBe(`https://store.example:8443${signed}`);
+    expect(resolveLocation(`https://blob.example/u/1?${SIGNED}`, 'https://reg.example/v2/')).toBe(`https://blob.example/u/1?${SIGNED}`);
+    expect(withQueryParam(`https://blob.example/u/1?${SIGNED}`, 'digest', 'sha256:ab')).toBe(`https://blob.example/u/1?${SIGNED}&digest=sha256%3Aab`);
+    expect(withQueryParam('https://reg.example/v2/r/blobs/uploads/1', 'digest', 'sha256:ab')).toBe('https://reg.example/v2/r/blobs/uploads/1?digest=sha256%3Aab');
+    expect(withQueryParam('https://reg.example/u?', 'digest', 'sha256:ab')).toBe('https://reg.example/u?digest=sha256%3Aab');
+  });
+
   for (const [name, size, monolithicMax] of [
     ['one PUT', 64 * 1024, 1024 * 1024],
     ['a streamed PATCH and a PUT', 512 * 1024, 1024],
