@@ -92,8 +92,8 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
     const targets = targetsFor(o.image, o.repository, sourceRef);
     const stdinSecret = o.passwordStdin || o.targetPasswordStdin ? await readStdinSecret(ctx.stdin) : undefined;
     // Unless --lock needs to know now, the registries' first answers tell whether they are ACRs.
-    const sourceCred = await azure.signIn('source', sourceRef.registry, sourceRef.host, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, o.sourceAuthMode, stdinSecret, { decideLater: true });
-    const targetCred = await azure.signIn('target', targetServer, targetServer, { username: o.targetUsername, password: o.targetPassword, passwordStdin: o.targetPasswordStdin }, o.targetAuthMode, stdinSecret, { decideLater: !o.lock });
+    const sourceCred = await azure.signIn('source', sourceRef.registry, sourceRef.host, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, o.sourceAuthMode, stdinSecret);
+    const targetCred = await azure.signIn('target', targetServer, targetServer, { username: o.targetUsername, password: o.targetPassword, passwordStdin: o.targetPasswordStdin }, o.targetAuthMode, stdinSecret);
     c.debug(`source credentials: ${sourceCred.from}; target credentials: ${targetCred.from}`);
     const lock = o.lock ? await prepareLock(azure, targetServer, targetCred) : undefined;
     const source = new RegistryClient(transport, sourceRef.registry, sourceRef.host, sourceCred.credential);
