@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import { setMaxListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import { AcrImportError } from '../errors.js';
-import type { RegistryClient, UploadOptions } from '../registry/client.js';
+import type { RegistryClient, UploadOptions, UploadSession } from '../registry/client.js';
 import { isForeignLayer, type Descriptor } from '../registry/media-types.js';
 import { hasherFor, finish } from '../registry/digest.js';
 import type { Transport } from '../transport/http.js';
@@ -120,7 +120,7 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
     if (await target.hasBlob(repository, blob.digest, signal, budget)) return 'skipped';
     // Mount from the source repository on the same registry, or from the first target repository.
     const from = mountFrom ?? (sameRegistry && !isForeignLayer(blob) ? o.sourceRepository : undefined);
-    let session: { location: string; minChunk: number } | undefined;
+    let session: UploadSession | undefined;
     if (from && from !== repository) {
       try {
         const r = await target.mountBlob(repository, blob.digest, from, signal, budget);

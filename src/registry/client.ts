@@ -395,6 +395,7 @@ export class RegistryClient {
     const { signal, budget } = options;
     // Bytes the registry acknowledged, counted here: its Range is checked against this.
     let confirmed = 0;
+    let resumed = false;
     while (confirmed < blob.size) {
       const stream = source(confirmed);
       const slicer = new Slicer(stream);
@@ -414,9 +415,14 @@ export class RegistryClient {
         await slicer.end();
       } catch (err) {
         stream.destroy();
-        if (signal?.aborted || !isRetryable(err) || !budget.take()) throw err;
+        // Some registries cannot resume a session (ACR: a retried chunk is BLOB_UPLOAD_INVALID),
+        // and a geo-replica can lose one (BLOB_UPLOAD_UNKNOWN): start again in a new session.
+        const code = err instanceof RegistryError ? err.code : undefined;
+        const resumeRefused = resumed && code === 'BLOB_UPLOAD_INVALID' && (err as RegistryError).status !== 416;
+        if (signal?.aborted || !(isRetryable(err) || resumeRefused) || !budget.take()) throw err;
         await backoff(this.transport.retry.delay(budget.taken), signal);
-        confirmed = await this.resumePoint(repo, session, confirmed, inFlight, signal, budget);
+        confirmed = resumeRefused || code === 'BLOB_UPLOAD_UNKNOWN' ? await this.restartSession(repo, session, signal, budget) : await this.resumePoint(repo, session, confirmed, inFlight, signal, budget);
+        resumed = confirmed > 0;
       }
     }
   }

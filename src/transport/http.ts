@@ -119,7 +119,7 @@ export class Transport {
       } catch (err) {
         if (attempt >= max || !isRetryable(err) || req.signal?.aborted || !(req.budget?.take() ?? true)) throw this.networkError(err, req);
         const wait = this.retry.delay(attempt);
-        this.trace(`retry ${req.method} ${redactUrl(req.url)} after ${errorCode(err) ?? 'error'} in ${wait} ms (attempt ${attempt + 1}/${max})`);
+        this.trace(`retry ${req.method} ${shown(req.url)} after ${errorCode(err) ?? 'error'} in ${wait} ms (attempt ${attempt + 1}/${max})`);
         await backoff(wait, req.signal);
         continue;
       }
@@ -129,7 +129,7 @@ export class Transport {
       const wait = this.retry.delay(attempt, retryAfter);
       // A 429 or 503 is about the host, not this request: every request to it waits.
       if (res.status === 429 || res.status === 503) this.retry.pause(host, wait);
-      this.trace(`retry ${req.method} ${redactUrl(req.url)} after ${res.status} in ${wait} ms (attempt ${attempt + 1}/${max})`);
+      this.trace(`retry ${req.method} ${shown(req.url)} after ${res.status} in ${wait} ms (attempt ${attempt + 1}/${max})`);
       await backoff(wait, req.signal);
     }
   }
@@ -151,12 +151,12 @@ export class Transport {
       await res.body.dump().catch(() => undefined);
       const next = new URL(location, url);
       if (hop + 1 > MAX_REDIRECTS) {
-        throw new AcrImportError('integrity', `${req.method} ${redactUrl(req.url)} was redirected more than ${MAX_REDIRECTS} times; giving up.`);
+        throw new AcrImportError('integrity', `${req.method} ${shown(req.url)} was redirected more than ${MAX_REDIRECTS} times; giving up.`);
       }
       if (new URL(url).protocol === 'https:' && next.protocol !== 'https:') {
-        throw new AcrImportError('integrity', `${req.method} ${redactUrl(req.url)} was redirected from https to ${next.protocol.replace(':', '')} (${redactUrl(next.toString())}); refusing the downgrade.`);
+        throw new AcrImportError('integrity', `${req.method} ${shown(req.url)} was redirected from https to ${next.protocol.replace(':', '')} (${shown(next.toString())}); refusing the downgrade.`);
       }
-      this.trace(`redirect ${res.status} ${redactUrl(url)} → ${redactUrl(next.toString())}`);
+      this.trace(`redirect ${res.status} ${shown(url)} → ${shown(next.toString())}`);
       url = next.toString();
       if (res.status === 303 && method !== 'HEAD') method = 'GET';
     }
@@ -166,7 +166,7 @@ export class Transport {
     const started = Date.now();
     const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'acr-import', ...req.headers };
     if (this.options.debug) {
-      this.trace(`→ ${req.method} ${redactUrl(req.url)}`);
+      this.trace(`→ ${req.method} ${shown(req.url)}`);
       for (const [k, v] of Object.entries(headers)) this.trace(`  ${k}: ${redactHeader(k, v)}`);
     }
     const r = await request(req.url, {
@@ -182,9 +182,9 @@ export class Transport {
     });
     const res: HttpResponse = { status: r.statusCode, headers: r.headers as ResponseHeaders, body: r.body, url: req.url, finalUrl: req.url };
     if (this.options.debug) {
-      this.trace(`← ${res.status} ${req.method} ${redactUrl(req.url)} (${Date.now() - started} ms)`);
+      this.trace(`← ${res.status} ${req.method} ${shown(req.url)} (${Date.now() - started} ms)`);
       for (const [k, v] of Object.entries(res.headers)) {
-        if (v !== undefined) this.trace(`  ${k}: ${redactHeader(k, Array.isArray(v) ? v.join(', ') : v)}`);
+        if (v !== undefined) this.trace(`  ${k}: ${k === 'location' ? shown(String(v)) : redactHeader(k, Array.isArray(v) ? v.join(', ') : v)}`);
       }
     }
     for (const o of this.observers) o.onResponse?.(req, res);
@@ -232,6 +232,15 @@ export class Transport {
     }
     return err;
   }
+}
+
+/**
+ * Signed blob-store URLs (S3, Azure SAS, Google Cloud Storage, CloudFront) carry their credential
+ * in the query: a URL as it may be printed, with those values hidden too.
+ */
+const SIGNED_URL_PARAMS = /([?&](?:sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|policy|key-pair-id)=)[^&#\s]*/gi;
+function shown(url: string): string {
+  return redactUrl(url).replace(SIGNED_URL_PARAMS, '$1***');
 }
 
 function withoutCredentials(headers: Record<string, string> | undefined): Record<string, string> | undefined {

@@ -125,4 +125,20 @@ describe('blob redirects (blob stores, signed URLs)', () => {
     expect(cdn.requests.map((q) => q.status)).toEqual([403, 200]);
     expect(front.requests.filter((q) => q.kind === 'blob')).toHaveLength(2);
   });
+
+  it('imports through blob redirects to a store that refuses Authorization, its signature never in --debug', async () => {
+    const repo = uniqueRepo('cdn-cli');
+    const image = await pushImage(htpasswd, repo, 'v1', { kind: 'index', platforms: 2, layerSize: 100 * 1024 });
+    const cdn = await stopAfterAll(startBlobCdn({ registry: htpasswd, rejectAuthorization: true }));
+    const front = await stopAfterAll(startProxy({ upstream: htpasswd.url, hook: cdn.redirectBlobGets() }));
+    const dest = uniqueRepo('cdn-dst');
+    const r = await cli(['--name', open.host, '--source', `${front.host}/${repo}:v1`, '-t', `${dest}:v1`, '--username', htpasswd.username, '--password', htpasswd.password, '--debug']);
+    expectExit(r, 0);
+    expect(sha(await skopeoRaw(`${open.host}/${dest}:v1`))).toBe(image.digest);
+    expect(cdn.requests.length).toBeGreaterThan(0);
+    expect(cdn.requests.filter((q) => q.hadAuthorization)).toEqual([]);
+    expect(r.stderr).toContain('sig=***');
+    expect(r.stderr).not.toMatch(/sig=harness-/);
+    expect(r.stderr).not.toContain(htpasswd.password);
+  });
 });

@@ -154,4 +154,31 @@ describe('chunked uploads', () => {
     const statusQueries = front.requests.filter((q) => q.kind === 'upload' && q.method === 'GET');
     expect(statusQueries).toHaveLength(1);
   });
+
+  it('starts a new session when the registry refuses to resume one (ACR: a retried chunk is BLOB_UPLOAD_INVALID)', async () => {
+    const repo = uniqueRepo('chunk-noresume');
+    const session = (path: string) => path.split('?')[0]!;
+    const broken = new Set<string>();
+    let patches = 0;
+    const front = await stopAfterAll(
+      startProxy({
+        upstream: open.url,
+        hook: (r) => {
+          if (!isPatch(r)) return undefined;
+          if (broken.has(session(r.path))) return faults.status(400, { body: JSON.stringify({ errors: [{ code: 'BLOB_UPLOAD_INVALID', message: 'retried chunk' }] }) });
+          if (++patches === 3) {
+            broken.add(session(r.path));
+            return faults.reset();
+          }
+          return undefined;
+        },
+      }),
+    );
+    const { client } = engineClient(front.url);
+    const bytes = randomBytes(size);
+    await client.uploadBlob(repo, { digest: sha(bytes), size }, bufferSource(bytes), chunked);
+    expect((await storedBlob(open, repo, sha(bytes)))?.equals(bytes)).toBe(true);
+    expect(front.requests.filter((q) => q.kind === 'upload' && q.method === 'POST')).toHaveLength(2);
+    expect(front.requests.filter((q) => q.kind === 'upload' && q.method === 'DELETE')).toHaveLength(1);
+  });
 });
