@@ -31,7 +31,8 @@ export const PATHS: Record<PathName, PathSpec> = {
   foreign: {
     name: 'foreign',
     fixture: { kind: 'image', layers: [{ size: 1024 }, { size: 2048, foreign: { serverUrl: foreignServer.url } }] },
-    args: ['--include-foreign-layers'],
+    // The foreign-layer server is plain http on loopback: a host the user vouches for.
+    args: ['--include-foreign-layers', '--allow-foreign-layer-host', '127.0.0.1'],
   },
   monolithic: { name: 'monolithic', fixture: smallImage },
   streamed: { name: 'streamed', fixture: { kind: 'image', layers: [{ size: STREAMED_LAYER }] } },
