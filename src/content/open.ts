@@ -52,7 +52,7 @@ export async function openFileTarget(spec: FileSpec): Promise<Storage> {
   return OciArchiveWriter.open(spec.path);
 }
 
-async function openLayoutDirectory(path: string): Promise<LayoutReader> {
+export async function openLayoutDirectory(path: string): Promise<LayoutReader> {
   const s = await stat(path).catch(() => undefined);
   if (!s?.isDirectory()) throw new AcrImportError('not-found', `oci:${path}: no such directory.`);
   const abs = resolve(path);

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import { tarFiles } from '../harness/index.js';
 
 export interface SavedImage {
   repoTags: string[];
@@ -20,19 +20,8 @@ export interface SavedArchive {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** A tar of `files` in memory (fixtures are small). */
-export async function tarOf(files: Record<string, Buffer | string>): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c) => chunks.push(c as Buffer));
-  const ended = new Promise<void>((res) => p.on('end', () => res()));
-  for (const [name, content] of Object.entries(files)) {
-    p.entry({ name, mtime: new Date(0), mode: 0o644 }, typeof content === 'string' ? Buffer.from(content) : content);
-  }
-  p.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
+/** A tar of `files`, as the harness builds them. */
+const tarOf = (files: Record<string, Buffer | string>): Buffer => tarFiles(Object.entries(files).map(([name, content]) => ({ name, content })));
 
 export async function writeDockerSave(file: string, images: SavedImage[]): Promise<SavedArchive> {
   const files: Record<string, Buffer | string> = {};
@@ -40,7 +29,7 @@ export async function writeDockerSave(file: string, images: SavedImage[]): Promi
   const repositories: Record<string, Record<string, string>> = {};
   const out: SavedArchive = { images: [] };
   for (const image of images) {
-    const layers = await Promise.all(image.layers.map((l) => tarOf(l)));
+    const layers = image.layers.map((l) => tarOf(l));
     const diffIds = layers.map((l) => `sha256:${sha256(l)}`);
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/hello'] }, rootfs: { type: 'layers', diff_ids: diffIds }, history: layers.map(() => ({ created_by: 'fixture' })) }));
     const configHex = sha256(config);
@@ -64,6 +53,6 @@ export async function writeDockerSave(file: string, images: SavedImage[]): Promi
   }
   files['manifest.json'] = JSON.stringify(manifest);
   files.repositories = JSON.stringify(repositories);
-  await writeFile(file, await tarOf(files));
+  await writeFile(file, tarOf(files));
   return out;
 }

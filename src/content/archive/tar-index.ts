@@ -3,7 +3,7 @@
 // the headers (ustar, pax and GNU long names) and reports each entry's data offset; the data
 // itself is skipped unread by this code.
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { AcrImportError } from '../../errors.js';
@@ -68,7 +68,11 @@ export class TarFiles implements LayoutFiles {
     if (!e) {
       // The same failure a missing file gives, so that readers treat both alike.
       const err = Object.assign(new Error(`${path}: no such entry`), { code: 'ENOENT' });
-      return createReadStream(this.file, { start: 0, end: -1 }).destroy(err);
+      return new Readable({
+        read() {
+          this.destroy(err);
+        },
+      });
     }
     // `end` is inclusive; an empty range would read the whole file.
     if (start >= e.size) return createReadStream(this.file, { start: e.offset, end: e.offset - 1 });
