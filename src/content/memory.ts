@@ -5,7 +5,7 @@ import { AcrImportError } from '../errors.js';
 import type { Descriptor } from '../registry/media-types.js';
 import { checkedBlobStream } from './checked-stream.js';
 import { parseManifest } from './manifest.js';
-import type { BlobSource, FetchedManifest, ManifestHead, PushBlobOptions, Storage } from './storage.js';
+import { withReference, type BlobSource, type FetchedManifest, type ManifestHead, type PushBlobOptions, type Storage } from './storage.js';
 
 export class MemoryStorage implements Storage {
   readonly location: string;
@@ -18,6 +18,10 @@ export class MemoryStorage implements Storage {
     this.location = `memory:${name}`;
   }
 
+  describe(repository: string, reference: string): string {
+    return withReference(`${this.name}/${repository}`, reference);
+  }
+
   async resolve(repository: string, reference: string): Promise<ManifestHead | undefined> {
     const digest = reference.includes(':') ? reference : this.tags.get(`${repository}:${reference}`);
     const m = digest ? this.manifests.get(digest) : undefined;
@@ -26,7 +30,7 @@ export class MemoryStorage implements Storage {
 
   async fetchManifest(repository: string, reference: string): Promise<FetchedManifest> {
     const head = await this.resolve(repository, reference);
-    if (!head) throw new AcrImportError('not-found', `${this.name}: no manifest ${repository}:${reference}.`);
+    if (!head) throw new AcrImportError('not-found', `${this.describe(repository, reference)} was not found.`);
     return parseManifest(this.manifests.get(head.digest)!.bytes, `${head.digest} in ${this.name}`, head);
   }
 

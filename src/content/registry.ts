@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { RegistryClient, UploadOptions } from '../registry/client.js';
 import type { Descriptor } from '../registry/media-types.js';
-import type { BlobSource, FetchedManifest, ManifestHead, MountResult, PushBlobOptions, Storage } from './storage.js';
+import { withReference, type BlobSource, type FetchedManifest, type ManifestHead, type MountResult, type PushBlobOptions, type Storage } from './storage.js';
 
 export type RegistryUploadOptions = Omit<UploadOptions, 'location' | 'signal' | 'onProgress'>;
 
@@ -20,6 +20,10 @@ export class RegistryStorage implements Storage {
 
   get location(): string {
     return this.client.baseUrl;
+  }
+
+  describe(repository: string, reference: string): string {
+    return withReference(`${this.name}/${repository}`, reference);
   }
 
   resolve(repository: string, reference: string, signal?: AbortSignal): Promise<ManifestHead | undefined> {

@@ -36,6 +36,8 @@ export interface ReadOnlyStorage {
   readonly name: string;
   /** Two storages with the same location share blobs: a blob can be mounted from one repository into another. */
   readonly location: string;
+  /** How messages name an image here: 'docker.io/library/hello:v1', 'oci:/srv/images:hello:v1'. */
+  describe(repository: string, reference: string): string;
   /** A tag or digest → the manifest's descriptor; undefined when there is none. */
   resolve(repository: string, reference: string, signal?: AbortSignal): Promise<ManifestHead | undefined>;
   /** A manifest's exact bytes, checked against the digest when the reference is one. */
@@ -60,4 +62,9 @@ export interface Storage extends ReadOnlyStorage {
   mount?(repository: string, digest: string, fromRepository: string, signal?: AbortSignal): Promise<MountResult>;
   /** Makes what was written visible at once (layouts: index.json; archives: the tar), or nothing. */
   commit?(signal?: AbortSignal): Promise<void>;
+}
+
+/** `name:tag` or `name@digest`. */
+export function withReference(name: string, reference: string): string {
+  return `${name}${reference.includes(':') ? '@' : ':'}${reference}`;
 }

@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import { setMaxListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import { AcrImportError } from '../errors.js';
-import type { RegistryClient, UploadOptions } from '../registry/client.js';
+import type { ReadOnlyStorage, Storage } from '../content/storage.js';
 import { isForeignLayer, type Descriptor } from '../registry/media-types.js';
 import { hasherFor, finish } from '../registry/digest.js';
 import type { Transport } from '../transport/http.js';
@@ -18,7 +18,6 @@ export interface ExecuteOptions {
   sourceRepository: string;
   /** Parallel blob transfers. */
   concurrency: number;
-  upload?: Omit<UploadOptions, 'location' | 'signal' | 'onProgress'>;
   /** For fetching foreign layers from their `urls`. */
   transport: Transport;
   signal?: AbortSignal;
@@ -37,7 +36,7 @@ export interface CopyStats {
   tagsUnchanged: number;
 }
 
-export async function executePlan(source: RegistryClient, target: RegistryClient, plan: ImportPlan, o: ExecuteOptions): Promise<CopyStats> {
+export async function executePlan(source: ReadOnlyStorage, target: Storage, plan: ImportPlan, o: ExecuteOptions): Promise<CopyStats> {
   const stats: CopyStats = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, foreignSkipped: plan.foreign.length, bytesUploaded: 0, manifestsPushed: 0, manifestsSkipped: 0, tagsPushed: 0, tagsUnchanged: 0 };
   const emit = o.onEvent ?? (() => undefined);
   for (const f of plan.foreign) emit({ type: 'note', message: `Foreign layer ${f.digest} (${f.mediaType}) is not copied; the manifest still refers to it at ${f.urls?.[0] ?? 'its URLs'}. Use --include-foreign-layers to copy it.` });
@@ -91,13 +90,13 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
   const putManifestOnce = async (repository: string, m: ManifestNode) => {
     signal.throwIfAborted();
     // A re-run sends only what is missing.
-    const exists = await target.headManifest(repository, m.digest, signal);
+    const exists = await target.resolve(repository, m.digest, signal);
     if (exists?.digest === m.digest) {
       stats.manifestsSkipped++;
       emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: true });
       return;
     }
-    await target.putManifest(repository, m.digest, m.bytes, m.mediaType, signal);
+    await target.pushManifest(repository, m.digest, m.bytes, m.mediaType, signal);
     stats.manifestsPushed++;
     emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: false });
   };
@@ -114,15 +113,15 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
     emit({ type: 'blob-done', blob, repository, outcome });
   };
 
-  const sameRegistry = source.baseUrl === target.baseUrl;
+  const sameRegistry = source.location === target.location;
   const transferBlob = async (blob: Descriptor, repository: string, mountFrom: string | undefined): Promise<BlobOutcome> => {
-    if (await target.hasBlob(repository, blob.digest, signal)) return 'skipped';
+    if (await target.exists(repository, blob.digest, signal)) return 'skipped';
     // Mount from the source repository on the same registry, or from the first target repository.
     const from = mountFrom ?? (sameRegistry && !isForeignLayer(blob) ? o.sourceRepository : undefined);
     let location: string | undefined;
-    if (from && from !== repository) {
+    if (from && from !== repository && target.mount) {
       try {
-        const r = await target.mountBlob(repository, blob.digest, from, signal);
+        const r = await target.mount(repository, blob.digest, from, signal);
         if (r.mounted) return 'mounted';
         location = r.location;
       } catch (err) {
@@ -133,10 +132,9 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
     }
     const sourceStream = isForeignLayer(blob)
       ? (offset: number) => foreignLayerStream(o.transport, blob, offset, signal)
-      : (offset: number) => source.getBlob(o.sourceRepository, blob, { offset, signal });
+      : (offset: number) => source.fetchBlob(o.sourceRepository, blob, { offset, signal });
     await withRetries(o.transport, signal, async (attempt) => {
-      await target.uploadBlob(repository, blob, sourceStream, {
-        ...o.upload,
+      await target.pushBlob(repository, blob, sourceStream, {
         location: attempt === 1 ? location : undefined,
         signal,
         onProgress: (bytes) => emit({ type: 'blob-progress', blob, bytes }),
@@ -163,10 +161,12 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
       continue;
     }
     signal.throwIfAborted();
-    await target.putManifest(t.repository, t.tag, root.bytes, root.mediaType, signal);
+    await target.tag(t.repository, t.tag, { digest: plan.digest, bytes: root.bytes, mediaType: root.mediaType }, signal);
     stats.tagsPushed++;
     emit({ type: 'tag-pushed', repository: t.repository, tag: t.tag, digest: plan.digest, skipped: false });
   }
+  // Layouts and archives make the tags visible here, all at once.
+  await target.commit?.(signal);
   return stats;
 }
 

@@ -2,23 +2,28 @@
 // no real index can contain itself): a fake source serves whatever bytes the test says.
 import { describe, expect, it } from 'vitest';
 import { planImport, type PlanOptions } from '../../src/copy/plan.js';
-import type { RegistryClient } from '../../src/registry/client.js';
+import type { ReadOnlyStorage } from '../../src/content/storage.js';
 import { AcrImportError } from '../../src/errors.js';
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 
-function fakeSource(docs: Record<string, object>): RegistryClient {
+function fakeSource(docs: Record<string, object>, name = 'fake.example'): ReadOnlyStorage {
   return {
-    registry: 'fake.example',
-    headManifest: async (_repo: string, ref: string) => (docs[ref] ? { digest: ref, mediaType: INDEX, size: 1 } : undefined),
-    getManifest: async (_repo: string, ref: string) => {
+    name,
+    location: name,
+    describe: (repo, ref) => `${name}/${repo}@${ref}`,
+    resolve: async (_repo, ref) => (docs[ref] ? { digest: ref, mediaType: INDEX, size: 1 } : undefined),
+    fetchManifest: async (_repo, ref) => {
       const json = docs[ref] as Record<string, unknown>;
       return { digest: ref, mediaType: (json.mediaType as string) ?? INDEX, size: 1, bytes: Buffer.from(JSON.stringify(json)), json };
     },
-  } as unknown as RegistryClient;
+    fetchBlob: () => {
+      throw new Error('planning reads no blobs');
+    },
+  };
 }
 
-const emptyTarget = { registry: 'target.example', headManifest: async () => undefined } as unknown as RegistryClient;
+const emptyTarget = fakeSource({}, 'target.example');
 
 function options(ref: string): PlanOptions {
   return {

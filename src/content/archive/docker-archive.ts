@@ -89,6 +89,10 @@ export class DockerArchiveSource implements ReadOnlyStorage {
     return this.manifest.digest;
   }
 
+  describe(): string {
+    return this.name;
+  }
+
   async resolve(_repository: string, reference: string): Promise<ManifestHead | undefined> {
     const m = this.manifest;
     return !reference.includes(':') || reference === m.digest ? { digest: m.digest, mediaType: m.mediaType, size: m.size } : undefined;

@@ -68,6 +68,10 @@ export class LayoutReader implements ReadOnlyStorage {
     });
   }
 
+  describe(repository: string, reference: string): string {
+    return DIGEST.test(reference) ? `${this.name}@${reference}` : `${this.name}:${refName(repository, reference)}`;
+  }
+
   async resolve(repository: string, reference: string): Promise<ManifestHead | undefined> {
     const { manifests } = await this.readIndex(true);
     if (DIGEST.test(reference)) {
@@ -86,7 +90,7 @@ export class LayoutReader implements ReadOnlyStorage {
 
   async fetchManifest(repository: string, reference: string): Promise<FetchedManifest> {
     const head = await this.resolve(repository, reference);
-    const where = `${this.name}:${DIGEST.test(reference) ? reference : refName(repository, reference)}`;
+    const where = this.describe(repository, reference);
     if (!head) throw new AcrImportError('not-found', `${where} was not found.`);
     const bytes = await this.files.read(blobPath(head.digest));
     if (!bytes) throw new AcrImportError('not-found', `${where}: its manifest ${head.digest} is missing from the layout's blobs.`);
