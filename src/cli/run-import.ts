@@ -57,7 +57,11 @@ export interface RunContext {
 }
 
 export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void> {
-  if (o.serverSide) return (await import('../azure/server-side.js')).runServerSideImport(o, ctx);
+  if (o.serverSide) {
+    const file = [parseStorageSpec(o.source, '--source'), parseStorageSpec(o.name, '--name')].find((s) => s.transport !== 'registry');
+    if (file) throw usageError(`--server-side imports from registry to registry; ${formatStorageSpec(file)} is a file. Leave out --server-side.`);
+    return (await import('../azure/server-side.js')).runServerSideImport(o, ctx);
+  }
   const started = Date.now();
   const c = ctx.console;
   const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);

@@ -155,6 +155,7 @@ describe('limits, dry runs and refusals behave as for registries', () => {
       [['-n', `docker-archive:${join(work, 'x.tar')}`, '--source', `${open.host}/${a.repo}:v1`], /can only be a source/],
       [['-n', open.host, '--source', `oci:${dir}:a`], /names no repository/],
       [['-n', open.host, '--source', 'oci:', '-t', 'x:v1'], /has no path/],
+      [['-n', open.host, '--source', `oci:${dir}:a`, '-t', 'x:v1', '--server-side'], /imports from registry to registry/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(args);
