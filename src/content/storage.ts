@@ -5,20 +5,9 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../registry/media-types.js';
 
-export interface ManifestHead {
-  digest: string;
-  mediaType: string;
-  size: number;
-}
-
-export interface FetchedManifest extends ManifestHead {
-  /** The exact bytes: never re-serialised, so digests hold. */
-  bytes: Buffer;
-  json: Record<string, unknown>;
-}
-
-/** Where a blob's bytes come from: a fresh stream starting at `offset`, each time it is asked. */
-export type BlobSource = (offset: number) => Readable;
+// The registry client's own shapes are the interface's: a fetched manifest, a blob source.
+export type { BlobSource, FetchedManifest, ManifestHead } from '../registry/client.js';
+import type { BlobSource, FetchedManifest, ManifestHead } from '../registry/client.js';
 
 export interface PushBlobOptions {
   /** An upload session a refused mount opened (registries only). */

@@ -8,7 +8,7 @@ import { AcrImportError } from '../../src/errors.js';
 import { MediaType } from '../../src/registry/media-types.js';
 import { seededBytes, sha256, uniqueRepo } from '../harness/index.js';
 import { readAll } from '../registry/helpers.js';
-import { storageKinds, type OpenedStorage } from './storages.js';
+import { storageKinds, type OpenedStorage, type StorageKind } from './storages.js';
 
 const source = (bytes: Buffer) => (offset: number) => Readable.from([bytes.subarray(offset)]);
 
@@ -30,15 +30,20 @@ async function writeImage(s: OpenedStorage['storage'], repo: string, tag: string
   await s.commit?.();
 }
 
-describe.each(storageKinds)('storage conformance: $name', (kind) => {
-  let opened: OpenedStorage | undefined;
-  afterEach(async () => {
-    await opened?.close();
-    opened = undefined;
-  });
+const toClose: OpenedStorage[] = [];
+afterEach(async () => {
+  await Promise.all(toClose.splice(0).map((o) => o.close()));
+});
 
+async function openStorage(kind: StorageKind): Promise<OpenedStorage> {
+  const opened = await kind.open();
+  toClose.push(opened);
+  return opened;
+}
+
+describe.each(storageKinds)('storage conformance: $name', (kind) => {
   it('streams a blob in, says it exists, and gives its bytes back whole and from an offset', async () => {
-    opened = await kind.open();
+    const opened = await openStorage(kind);
     const { storage } = opened;
     const repo = uniqueRepo('conf');
     const bytes = seededBytes(`blob-${kind.name}`, 3 * 1024 * 1024 + 17);
@@ -53,7 +58,7 @@ describe.each(storageKinds)('storage conformance: $name', (kind) => {
   });
 
   it('refuses a blob whose bytes do not match its digest, and keeps nothing of it', async () => {
-    opened = await kind.open();
+    const opened = await openStorage(kind);
     const { storage } = opened;
     const repo = uniqueRepo('conf');
     const bytes = seededBytes(`bad-${kind.name}`, 4096);
@@ -64,7 +69,7 @@ describe.each(storageKinds)('storage conformance: $name', (kind) => {
   });
 
   it('names a manifest by tag once committed, gives its exact bytes back, and knows no other tag', async () => {
-    opened = await kind.open();
+    const opened = await openStorage(kind);
     const repo = uniqueRepo('conf');
     const image = imageOf(seededBytes(`layer-${kind.name}`, 5000));
     await writeImage(opened.storage, repo, 'v1', image);
@@ -80,7 +85,7 @@ describe.each(storageKinds)('storage conformance: $name', (kind) => {
   });
 
   it('keeps the images it already holds when another is written, and moves a tag that is written again', async () => {
-    opened = await kind.open();
+    const opened = await openStorage(kind);
     const repo = uniqueRepo('conf');
     const first = imageOf(seededBytes(`first-${kind.name}`, 3000));
     const second = imageOf(seededBytes(`second-${kind.name}`, 3000));
@@ -95,7 +100,7 @@ describe.each(storageKinds)('storage conformance: $name', (kind) => {
   });
 
   it('says a blob it does not hold is not found', async () => {
-    opened = await kind.open();
+    const opened = await openStorage(kind);
     const repo = uniqueRepo('conf');
     await writeImage(opened.storage, repo, 'v1', imageOf(seededBytes(`present-${kind.name}`, 100)));
     const reader = await opened.reopen();
@@ -109,14 +114,8 @@ describe.each(storageKinds)('storage conformance: $name', (kind) => {
 });
 
 describe.each(storageKinds.filter((k) => k.files))('storage conformance, files: $name', (kind) => {
-  let opened: OpenedStorage | undefined;
-  afterEach(async () => {
-    await opened?.close();
-    opened = undefined;
-  });
-
   it('shows nothing of an export that stopped before its commit: the previous images and no new tag', async () => {
-    opened = await kind.open();
+    const opened = await openStorage(kind);
     const repo = uniqueRepo('conf');
     const first = imageOf(seededBytes(`kept-${kind.name}`, 2000));
     const second = imageOf(seededBytes(`uncommitted-${kind.name}`, 2000));
@@ -132,7 +131,7 @@ describe.each(storageKinds.filter((k) => k.files))('storage conformance, files: 
   });
 
   it('refuses a blob whose file was altered on disk', async () => {
-    opened = await kind.open();
+    const opened = await openStorage(kind);
     const repo = uniqueRepo('conf');
     const image = imageOf(seededBytes(`altered-${kind.name}`, 2000));
     await writeImage(opened.storage, repo, 'v1', image);
