@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { pushImage, run, uniqueRepo } from '../harness/index.js';
-import { cli, expectExit, expectNoStack, skopeoCopyAll, skopeoRaw } from '../import/helpers.js';
+import { cleanEnv, cli, expectExit, expectNoStack, skopeoCopyAll, skopeoRaw } from '../import/helpers.js';
 import { writeDockerSave } from './docker-save.js';
 import { tempDir } from './storages.js';
 
@@ -98,6 +98,41 @@ describe('round trips through a layout and an archive', () => {
     expect(r.stderr).toContain(layer.digest);
     expect(readFileSync(archive).equals(before)).toBe(true);
     expect(readdirSync(work).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe('exports resume and report progress as imports do', () => {
+  it('a failed export into oci:DIR keeps the blobs it wrote; the re-run copies only the rest', async () => {
+    const src = await pushImage(open, uniqueRepo('rt/resume'), 'v1', { kind: 'image', layers: 3, layerSize: 500_000 });
+    const full = join(work, 'resume-source');
+    expectExit(await cli(['-n', `oci:${full}`, '--source', `${open.host}/${src.repo}:v1`, '-t', 'app:v1']), 0);
+    // Hide the smallest blob of the source: copied last (largest first, one at a time), so the
+    // export fails once the others are written.
+    const smallest = [...src.blobs].sort((a, b) => a.size - b.size)[0]!;
+    const hidden = join(full, 'blobs', 'sha256', smallest.digest.slice(7));
+    const kept = readFileSync(hidden);
+    rmSync(hidden);
+    const dir = join(work, 'resume-target');
+    const failed = await cli(['-n', `oci:${dir}`, '--source', `oci:${full}:app:v1`, '--concurrency', '1']);
+    expectExit(failed, 4);
+    expect(existsSync(join(dir, 'index.json'))).toBe(false);
+    writeFileSync(hidden, kept);
+    const resumed = await cli(['-n', `oci:${dir}`, '--source', `oci:${full}:app:v1`, '-o', 'json']);
+    expectExit(resumed, 0);
+    expect(resumed.json().blobs.copied).toBeLessThan(src.blobs.length);
+    expect(resumed.json().blobs.copied + resumed.json().blobs.skipped).toBe(src.blobs.length);
+    expect((await skopeo('inspect', '--raw', `oci:${dir}:app:v1`)).equals(src.bytes)).toBe(true);
+  });
+
+  it('in CI, an export into an archive prints a line per blob and the tag, as an import does', async () => {
+    const src = await pushImage(open, uniqueRepo('rt/progress'), 'v1', { kind: 'image', layers: [{ size: 3 * 1024 * 1024 }] });
+    const layer = [...src.blobs].sort((a, b) => b.size - a.size)[0]!;
+    const short = layer.digest.slice(7, 19);
+    const r = await cli(['-n', `oci-archive:${join(work, 'progress.tar')}`, '--source', `${open.host}/${src.repo}:v1`, '-t', 'app:v1'], { env: cleanEnv({ CI: 'true' }) });
+    expectExit(r, 0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`blob ${short} 3\\.0 MiB: uploaded`));
+    expect(r.stderr).toMatch(/^ *app:v1: tagged$/m);
   });
 });
 
