@@ -81,6 +81,26 @@ describe('round trips through a layout and an archive', () => {
     expectExit(moved, 6);
   });
 
+  it('an archive gains an image per export and keeps the ones it held, read by skopeo', async () => {
+    const a = await pushImage(open, uniqueRepo('rt/add-a'), 'v1', { kind: 'image', layers: 2, layerSize: 300_000 });
+    const b = await pushImage(open, uniqueRepo('rt/add-b'), 'v1', { kind: 'index', platforms: 2 });
+    const archive = join(work, 'growing.tar');
+    expectExit(await cli(['-n', `oci-archive:${archive}`, '--source', `${open.host}/${a.repo}:v1`, '-t', 'a:v1']), 0);
+    const second = await cli(['-n', `oci-archive:${archive}`, '--source', `${open.host}/${b.repo}:v1`, '-t', 'b:v1', '-t', 'a:v1', '--force', '-o', 'json']);
+    expectExit(second, 0);
+    const third = await cli(['-n', `oci-archive:${archive}`, '--source', `${open.host}/${a.repo}:v1`, '-t', 'a:v2', '-o', 'json']);
+    expectExit(third, 0);
+    // Its blobs stayed in the archive when a:v1 moved: none is fetched again.
+    expect(third.json().blobs).toMatchObject({ copied: 0, skipped: a.blobs.length });
+    expect((await skopeo('inspect', '--raw', `oci-archive:${archive}:a:v1`)).equals(b.bytes)).toBe(true);
+    expect((await skopeo('inspect', '--raw', `oci-archive:${archive}:b:v1`)).equals(b.bytes)).toBe(true);
+    expect((await skopeo('inspect', '--raw', `oci-archive:${archive}:a:v2`)).equals(a.bytes)).toBe(true);
+    // Those blobs went from the archive as it was into the new one: skopeo copies the whole image.
+    const copied = uniqueRepo('rt/add-copied');
+    await skopeo('copy', '--quiet', '--dest-tls-verify=false', `oci-archive:${archive}:a:v2`, `docker://${open.host}/${copied}:v1`);
+    expect((await skopeoRaw(`${open.host}/${copied}:v1`)).equals(a.bytes)).toBe(true);
+  });
+
   it('an export into an archive that fails midway leaves the archive as it was', async () => {
     const first = await pushImage(open, uniqueRepo('rt/arch-first'), 'v1', { kind: 'image', layers: 1 });
     const second = await pushImage(open, uniqueRepo('rt/arch-second'), 'v1', { kind: 'image', layers: 2 });

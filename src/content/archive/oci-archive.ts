@@ -1,8 +1,8 @@
 // `oci-archive:FILE`: an OCI image layout in a tar. Read in place (blobs are streamed from their
-// offsets in the file); written by staging a layout in a hidden directory beside the file, then
-// packing it into a temporary tar that is renamed over FILE at commit. An interrupted export
-// leaves FILE as it was; images FILE already holds are kept.
-import { createReadStream, createWriteStream } from 'node:fs';
+// offsets in the file); written by staging new blobs in a hidden directory beside the file, then
+// packing them with what FILE already holds into a temporary tar that is renamed over FILE at
+// commit. An interrupted export leaves FILE as it was; images FILE already holds are kept.
+import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
@@ -11,6 +11,7 @@ import { pack } from 'tar-stream';
 import { temporaryNameFor } from '../atomic-file.js';
 import { LayoutReader } from '../layout/reader.js';
 import { LayoutStorage } from '../layout/writer.js';
+import { DirectoryFiles, OverlayFiles } from '../layout/files.js';
 import { TarFiles, indexTar } from './tar-index.js';
 
 export async function openOciArchive(file: string): Promise<LayoutReader> {
@@ -20,37 +21,29 @@ export async function openOciArchive(file: string): Promise<LayoutReader> {
   return new LayoutReader(new TarFiles(path, entries), name, `oci-archive:${path}`);
 }
 
-/** Entry names a layout may hold: anything else (`..`, absolute paths) is not unpacked. */
+/** Entry names a layout may hold: anything else in an archive (`..`, absolute paths) is left out. */
 const LAYOUT_ENTRY = /^(?:oci-layout|index\.json|blobs\/[a-z0-9]+(?:[.+_-][a-z0-9]+)*\/[a-zA-Z0-9=_-]+)$/;
 
 export class OciArchiveWriter extends LayoutStorage {
   private constructor(
     staging: string,
     private readonly file: string,
+    /** The staged files over the archive as it is. */
+    private readonly overlay: OverlayFiles,
+    /** The archive as it is, read in place (empty when there is none yet); its images go into the new one unchanged. */
+    private previous: TarFiles,
   ) {
-    super(staging, `oci-archive:${file}`);
+    super(staging, `oci-archive:${file}`, overlay);
   }
 
-  /** Stages the archive's current images, if it exists, so that they are kept. */
+  /** New blobs are staged in a hidden directory beside the file; what the archive holds stays where it is. */
   static async open(file: string): Promise<OciArchiveWriter> {
     const path = resolve(file);
+    const exists = await stat(path).then(() => true, () => false);
+    const previous = new TarFiles(path, exists ? await indexTar(path, `oci-archive:${file}`) : new Map());
     await mkdir(dirname(path), { recursive: true });
     const staging = await mkdtemp(join(dirname(path), `.${basename(path)}.staging-`));
-    const writer = new OciArchiveWriter(staging, path);
-    try {
-      if (await stat(path).then(() => true, () => false)) {
-        const entries = await indexTar(path, `oci-archive:${file}`);
-        for (const [entry, e] of entries) {
-          if (!LAYOUT_ENTRY.test(entry)) continue;
-          await mkdir(dirname(join(staging, entry)), { recursive: true });
-          await pipeline(new TarFiles(path, new Map([[entry, e]])).stream(entry, 0), createWriteStream(join(staging, entry)));
-        }
-      }
-    } catch (err) {
-      await writer.close();
-      throw err;
-    }
-    return writer;
+    return new OciArchiveWriter(staging, path, new OverlayFiles(new DirectoryFiles(staging), previous), previous);
   }
 
   override async commit(): Promise<void> {
@@ -58,8 +51,11 @@ export class OciArchiveWriter extends LayoutStorage {
     await super.commit();
     const tmp = temporaryNameFor(this.file);
     try {
-      await packDirectory(this.dir, tmp);
+      await packLayout(this.dir, this.previous, tmp);
       await rename(tmp, this.file);
+      // The offsets of the file that was there are no longer those of the file at this path.
+      this.previous = new TarFiles(this.file, await indexTar(this.file, this.name));
+      this.overlay.bottom = this.previous;
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
@@ -71,22 +67,28 @@ export class OciArchiveWriter extends LayoutStorage {
   }
 }
 
-/** Tars a layout directory: oci-layout and index.json first, then the blobs, streamed one by one. */
-async function packDirectory(dir: string, out: string): Promise<void> {
-  const names = ['oci-layout', 'index.json'];
+/**
+ * Tars a layout: oci-layout and index.json first, then the blobs, streamed one by one from the
+ * staging directory or, for those it does not have, from the previous archive.
+ */
+async function packLayout(dir: string, previous: TarFiles, out: string): Promise<void> {
+  const staged = new DirectoryFiles(dir);
+  const names = new Set(['oci-layout', 'index.json']);
   for (const alg of await readdir(join(dir, 'blobs')).catch(() => [] as string[])) {
-    for (const f of await readdir(join(dir, 'blobs', alg))) if (!f.startsWith('.')) names.push(`blobs/${alg}/${f}`);
+    for (const f of await readdir(join(dir, 'blobs', alg))) if (!f.startsWith('.')) names.add(`blobs/${alg}/${f}`);
   }
+  for (const name of previous.entries.keys()) if (LAYOUT_ENTRY.test(name)) names.add(name);
   const tar = pack();
   const written = pipeline(tar, createWriteStream(out));
   for (const name of names) {
-    const { size, mtime } = await stat(join(dir, name));
+    const fromStaging = await staged.has(name);
+    const size = fromStaging ? (await stat(join(dir, name))).size : previous.entries.get(name)!.size;
     let entryDone!: (err?: Error | null) => void;
     const done = new Promise<void>((res, rej) => {
       entryDone = (err) => (err ? rej(err) : res());
     });
-    const entry = tar.entry({ name, size, mtime, mode: 0o644 }, (err) => entryDone(err));
-    for await (const chunk of createReadStream(join(dir, name), { highWaterMark: 1024 * 1024 })) {
+    const entry = tar.entry({ name, size, mode: 0o644 }, (err) => entryDone(err));
+    for await (const chunk of (fromStaging ? staged : previous).stream(name, 0)) {
       if (!entry.write(chunk as Buffer)) await once(entry, 'drain');
     }
     entry.end(null);

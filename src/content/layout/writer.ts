@@ -14,7 +14,7 @@ import { MediaType, type Descriptor } from '../../registry/media-types.js';
 import { temporaryNameFor, writeFileAtomic } from '../atomic-file.js';
 import { checkedBlobStream } from '../checked-stream.js';
 import type { BlobSource, PushBlobOptions, Storage } from '../storage.js';
-import { DirectoryFiles } from './files.js';
+import { DirectoryFiles, type LayoutFiles } from './files.js';
 import { LAYOUT_VERSION, LayoutReader, REF_NAME, blobPath, refName } from './reader.js';
 
 export class LayoutStorage extends LayoutReader implements Storage {
@@ -24,8 +24,10 @@ export class LayoutStorage extends LayoutReader implements Storage {
   constructor(
     readonly dir: string,
     name = `oci:${dir}`,
+    /** What is read: the directory, or (archives) the directory over the archive's entries. */
+    files: LayoutFiles = new DirectoryFiles(dir),
   ) {
-    super(new DirectoryFiles(dir), name, `oci:${dir}`);
+    super(files, name, `oci:${dir}`);
   }
 
   async exists(_repository: string, digest: string): Promise<boolean> {
