@@ -2,7 +2,7 @@
 // is not a registry (the registry client has its own, tied to HTTP headers).
 import { AcrImportError } from '../errors.js';
 import { digestOf } from '../registry/digest.js';
-import { isSchema1 } from '../registry/media-types.js';
+import { MediaType, isSchema1 } from '../registry/media-types.js';
 import type { FetchedManifest } from './storage.js';
 
 /** Manifests larger than this are refused, as registries refuse them. */
@@ -23,7 +23,9 @@ export function parseManifest(bytes: Buffer, where: string, expected: { digest?:
   } catch {
     throw new AcrImportError('integrity', `The manifest ${where} is not a JSON object.`);
   }
-  const mediaType = typeof json.mediaType === 'string' && json.mediaType ? json.mediaType : (expected.mediaType ?? '');
+  // `mediaType` is optional in OCI manifests (Docker's require it): without it, the shape tells.
+  const mediaType =
+    typeof json.mediaType === 'string' && json.mediaType ? json.mediaType : expected.mediaType || (Array.isArray(json.manifests) ? MediaType.ociIndex : MediaType.ociManifest);
   if (isSchema1(mediaType) || json.schemaVersion === 1) {
     throw new AcrImportError('integrity', `${where} is a Docker schema 1 manifest, a deprecated format that cannot be copied with its digest intact.`);
   }
