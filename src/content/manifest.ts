@@ -6,7 +6,7 @@ import { MediaType, isSchema1 } from '../registry/media-types.js';
 import type { FetchedManifest } from './storage.js';
 
 /** Manifests larger than this are refused, as registries refuse them. */
-export const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
+const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * `bytes` as a manifest: `where` names it in messages, `digest` (when known) is checked, and
