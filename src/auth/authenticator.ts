@@ -2,6 +2,8 @@
 // anyway), then hands out an Authorization header per scope set, from a cache renewed before
 // tokens expire. The registry client above never sees credentials, only header values.
 import { AcrImportError } from '../errors.js';
+import { isLoopbackHost } from '../reference.js';
+import { sanitize } from '../text/sanitize.js';
 import type { Transport } from '../transport/http.js';
 import { peekPing, pingRegistry, type PingResult } from './ping.js';
 import { parseChallenges, type Challenge } from './challenge.js';
@@ -18,32 +20,22 @@ export interface RefreshTokenSource {
   refreshToken(ctx: { challenge: BearerChallenge; baseUrl: string; registry: string; forceNew: boolean }): Promise<string>;
 }
 
-/** A credential the registry's challenge decides: Entra ID for an ACR, something else otherwise. */
-export interface ChallengeDecidedCredential {
-  kind: 'by-challenge';
-  description: string;
-  decide(acr: boolean): ChosenCredential;
+/**
+ * Entra ID exchanged for an ACR refresh token. `orAnonymous`, for an ACR source signed in to by
+ * default, falls back to anonymous pull when Entra ID is unavailable or the exchange is refused
+ * (a registry in another tenant, or with anonymous pull), as `az acr import` reads such sources
+ * anonymously; it is told what was tried.
+ */
+export interface ExchangeCredential {
+  kind: 'exchange';
+  source: RefreshTokenSource;
+  orAnonymous?: (tried: string) => void;
 }
 
-export type ChosenCredential = Credential | { kind: 'exchange'; source: RefreshTokenSource };
-export type AuthCredential = ChosenCredential | ChallengeDecidedCredential;
-
-/** ACR's challenge: a Bearer realm at `/oauth2/token` on the registry's own origin. */
-export function isAcrChallenge(challenge: Challenge | null | undefined, baseUrl: string): boolean {
-  const realm = challenge?.scheme === 'bearer' ? challenge.params.realm : undefined;
-  if (!realm) return false;
-  try {
-    const r = new URL(realm);
-    return r.origin === new URL(baseUrl).origin && /^\/oauth2\/token\/?$/.test(r.pathname);
-  } catch {
-    return false;
-  }
-}
+export type AuthCredential = Credential | ExchangeCredential;
 
 export function describeCredential(c: AuthCredential): string {
   switch (c.kind) {
-    case 'by-challenge':
-      return c.description;
     case 'anonymous':
       return 'anonymous';
     case 'basic':
@@ -79,18 +71,12 @@ export class RegistryAuthenticator {
     private readonly given: AuthCredential,
   ) {}
 
-  private chosen?: ChosenCredential;
+  /** Set when an ACR source fell back to anonymous pull: what the Entra ID sign-in said. */
+  private fellBack?: string;
 
-  /** The credential in use; one the challenge decides counts as anonymous until the registry has asked. */
-  get credential(): ChosenCredential {
-    if (this.given.kind !== 'by-challenge') return this.given;
-    return this.chosen ?? { kind: 'anonymous' };
-  }
-
-  /** Learns what the registry asked for, and lets it decide a credential that waits on that. */
-  private learn(challenge: Challenge | null): void {
-    this.challenge = challenge;
-    if (this.given.kind === 'by-challenge' && !this.chosen) this.chosen = this.given.decide(isAcrChallenge(challenge, this.baseUrl));
+  /** The credential in use: anonymous once an Entra ID sign-in fell back to it. */
+  get credential(): AuthCredential {
+    return this.fellBack !== undefined ? { kind: 'anonymous' } : this.given;
   }
 
   /**
@@ -111,10 +97,11 @@ export class RegistryAuthenticator {
       throw new AcrImportError('auth', `${this.registry} asks for a username and password (Basic), but ${describeCredential(this.credential)} was given.`);
     }
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) {
-      throw new AcrImportError('auth', `${this.registry} asks for an unsupported authentication scheme '${challenge.scheme}'.`);
+      throw new AcrImportError('auth', `${this.registry} asks for an unsupported authentication scheme '${sanitize(challenge.scheme)}'.`);
     }
     // A bare access token is used as it is; there is no token service round trip to make.
     if (this.credential.kind === 'access-token') return `Bearer ${this.credential.token}`;
+    checkRealm(challenge.params.realm, this.baseUrl, this.registry, this.credential.kind !== 'anonymous');
     const token = await this.token(scopes, { realm: challenge.params.realm, service: challenge.params.service });
     return `Bearer ${token.token}`;
   }
@@ -122,13 +109,20 @@ export class RegistryAuthenticator {
   /**
    * After a 401: the first one tells the challenge; a later one means a token expired or was
    * revoked, so cached tokens for these scopes are dropped (and a refresh token renewed). Returns
-   * the header to send the request again with; called once per request.
+   * the header to send the request again with; called once per request. `from` is the URL that
+   * answered: a 401 from another origin (a redirect hop, a blob store) is that hop's refusal, not
+   * the registry's challenge, and nothing is sent to the realm it names.
    */
-  async reauthorize(scopes: string[], wwwAuthenticate: string | string[] | undefined): Promise<string | undefined> {
+  async reauthorize(scopes: string[], wwwAuthenticate: string | string[] | undefined, from?: string): Promise<string | undefined> {
+    if (from && !sameOrigin(from, this.baseUrl)) {
+      throw new AcrImportError('auth', `${sanitize(originOf(from))}, another origin than ${this.registry}'s (a redirect hop or an upload location), answered HTTP 401; credentials for ${this.registry} are not sent there.`, {
+        hint: 'The registry sent the request to a server that wants its own sign-in; ask the registry\'s operator, or check for a proxy rewriting redirects.',
+      });
+    }
     const known = Boolean(this.challenge);
     const fresh = pickChallenge(parseChallenges(wwwAuthenticate));
     if (!fresh) throw new AcrImportError('auth', `${this.registry} answered 401 without a usable WWW-Authenticate challenge.`);
-    this.learn(fresh);
+    this.challenge = fresh;
     if (known) {
       this.tokens.delete(scopeKey(scopes));
       this.forceNewRefresh = true;
@@ -154,8 +148,8 @@ export class RegistryAuthenticator {
   private adopt(res: PingResult | undefined): void {
     if (!res) return;
     this.baseUrl = res.baseUrl;
-    if (res.status === 401) this.learn(pickChallenge(res.challenges) ?? null);
-    else if (res.status >= 200 && res.status < 300) this.learn(null);
+    if (res.status === 401) this.challenge = pickChallenge(res.challenges) ?? null;
+    else if (res.status >= 200 && res.status < 300) this.challenge = null;
   }
 
   private token(scopes: string[], challenge: BearerChallenge): Promise<IssuedToken> {
@@ -188,23 +182,94 @@ export class RegistryAuthenticator {
         return getToken(this.transport, challenge, scopes, this.registry, c);
       case 'refresh-token':
         return postToken(this.transport, challenge, scopes, this.registry, { grant_type: 'refresh_token', refresh_token: c.token });
-      case 'exchange': {
-        const forceNew = this.forceNewRefresh;
-        this.forceNewRefresh = false;
-        const ctx = { challenge, baseUrl: this.baseUrl, registry: this.registry };
-        const rt = await c.source.refreshToken({ ...ctx, forceNew });
+      case 'exchange':
+        if (!c.orAnonymous) return this.exchangeToken(c, scopes, challenge);
         try {
-          return await postToken(this.transport, challenge, scopes, this.registry, { grant_type: 'refresh_token', refresh_token: rt });
+          return await this.exchangeToken(c, scopes, challenge);
         } catch (err) {
-          // A refresh token revoked or expired early: exchange for a new one, once.
-          if (forceNew || !(err instanceof AcrImportError) || err.kind !== 'auth') throw err;
-          const fresh = await c.source.refreshToken({ ...ctx, forceNew: true });
-          return postToken(this.transport, challenge, scopes, this.registry, { grant_type: 'refresh_token', refresh_token: fresh });
+          if (!(err instanceof AcrImportError) || err.kind !== 'auth') throw err;
+          return this.anonymousInstead(c, err, scopes, challenge);
         }
-      }
       case 'access-token':
         throw new Error('unreachable: access tokens are used directly');
     }
+  }
+
+  private async exchangeToken(c: ExchangeCredential, scopes: string[], challenge: BearerChallenge): Promise<IssuedToken> {
+    const forceNew = this.forceNewRefresh;
+    this.forceNewRefresh = false;
+    const ctx = { challenge, baseUrl: this.baseUrl, registry: this.registry };
+    const rt = await c.source.refreshToken({ ...ctx, forceNew });
+    try {
+      return await postToken(this.transport, challenge, scopes, this.registry, { grant_type: 'refresh_token', refresh_token: rt });
+    } catch (err) {
+      // A refresh token revoked or expired early: exchange for a new one, once.
+      if (forceNew || !(err instanceof AcrImportError) || err.kind !== 'auth') throw err;
+      const fresh = await c.source.refreshToken({ ...ctx, forceNew: true });
+      return postToken(this.transport, challenge, scopes, this.registry, { grant_type: 'refresh_token', refresh_token: fresh });
+    }
+  }
+
+  /** Entra ID did not get in: anonymous pull, saying what was tried, and both refusals if that fails too. */
+  private async anonymousInstead(c: ExchangeCredential, entraError: AcrImportError, scopes: string[], challenge: BearerChallenge): Promise<IssuedToken> {
+    const first = this.fellBack === undefined;
+    this.fellBack = entraError.message.split('\n')[0]!;
+    if (first) c.orAnonymous?.(`Entra ID sign-in to ${this.registry} did not succeed (${this.fellBack}); trying anonymous pull`);
+    try {
+      return await getToken(this.transport, challenge, scopes, this.registry);
+    } catch (err) {
+      if (!(err instanceof AcrImportError) || err.kind !== 'auth') throw err;
+      throw new AcrImportError('auth', `Cannot read from ${this.registry}: Entra ID sign-in (${c.source.description}) did not succeed, and anonymous pull was refused too.\nEntra ID: ${this.fellBack}\nAnonymous: ${err.message}`, {
+        hint: entraError.hint ?? `Give credentials for ${this.registry} (--username/--password), or sign in with an identity that has AcrPull on it.`,
+        cause: err,
+      });
+    }
+  }
+}
+
+/**
+ * Where a token service may be asked: never over plain http for an https registry (a network
+ * attacker would read or forge the token), and with credentials on another host only over https
+ * (a loopback token service excepted, as a loopback registry is). The realm is the registry's to
+ * name, so this is all that keeps its Basic credentials or refresh token on a safe path.
+ */
+export function checkRealm(realm: string, baseUrl: string, registry: string, withCredentials: boolean): void {
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw new AcrImportError('auth', `${registry} names a token realm that is not a URL: '${sanitize(realm)}'.`);
+  }
+  const base = new URL(baseUrl);
+  const shown = sanitize(`${url.origin}${url.pathname}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new AcrImportError('auth', `${registry} names a token realm that is not http(s): ${shown}.`);
+  }
+  if (url.protocol === 'http:' && base.protocol === 'https:') {
+    throw new AcrImportError('auth', `${registry} is served over https but names a token realm over plain http (${shown}); no token is asked for there.`, {
+      hint: 'A registry must name an https token service; this one may be misconfigured or tampered with on the way.',
+    });
+  }
+  if (withCredentials && url.protocol === 'http:' && url.host.toLowerCase() !== base.host.toLowerCase() && !isLoopbackHost(url.host)) {
+    throw new AcrImportError('auth', `${registry} names a token realm on another host over plain http (${shown}); credentials for ${registry} are not sent there.`, {
+      hint: 'Credentials go to a token service on another host only over https.',
+    });
+  }
+}
+
+function sameOrigin(url: string, baseUrl: string): boolean {
+  try {
+    return new URL(url).origin === new URL(baseUrl).origin;
+  } catch {
+    return false;
+  }
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
   }
 }
 

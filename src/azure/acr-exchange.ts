@@ -7,8 +7,10 @@ import type { RefreshTokenSource } from '../auth/authenticator.js';
 import type { BearerChallenge } from '../auth/token-service.js';
 import { jwtExpiry } from '../auth/jwt.js';
 import { readCapped } from '../registry/errors.js';
+import { isLoopbackHost } from '../reference.js';
 import type { Transport } from '../transport/http.js';
 import { redactText } from '../transport/redact.js';
+import { sanitize } from '../text/sanitize.js';
 import { tenantOf, type EntraToken, type EntraTokens } from './entra.js';
 
 /** Where the Entra access token comes from: the shared cache, or a fixed token given as a password. */
@@ -70,7 +72,7 @@ export class AcrExchangeSource implements RefreshTokenSource {
   }
 
   private async exchange(ctx: { challenge: BearerChallenge; baseUrl: string; registry: string }, forceNew: boolean): Promise<CachedRefresh> {
-    const url = exchangeUrl(ctx.challenge, ctx.baseUrl);
+    const url = exchangeUrl(ctx.baseUrl, ctx.registry);
     const service = ctx.challenge.service ?? new URL(ctx.baseUrl).host;
     const what = `signing in to ${ctx.registry}`;
     // After a refused refresh token, a renewable Entra token is renewed as well: it may be the cause.
@@ -125,19 +127,19 @@ export class AcrExchangeSource implements RefreshTokenSource {
   }
 }
 
-/** `/oauth2/exchange` next to the realm's `/oauth2/token`, else on the registry itself. */
-export function exchangeUrl(challenge: BearerChallenge, baseUrl: string): string {
-  try {
-    const realm = new URL(challenge.realm);
-    if (/\/oauth2\/token\/?$/.test(realm.pathname)) {
-      realm.pathname = realm.pathname.replace(/\/oauth2\/token\/?$/, '/oauth2/exchange');
-      realm.search = '';
-      return realm.toString();
-    }
-  } catch {
-    // fall through
+/**
+ * `/oauth2/exchange` on the registry's own origin, never next to a realm it names: the Entra ID
+ * token is good for every registry the identity can reach, so it goes only to the host it was
+ * chosen for, and only over https (a loopback registry excepted: it never leaves the machine).
+ */
+export function exchangeUrl(baseUrl: string, registry: string): string {
+  const base = new URL(baseUrl);
+  if (base.protocol !== 'https:' && !isLoopbackHost(base.host)) {
+    throw new AcrImportError('auth', `${registry} is reached over plain http; an Entra ID token is exchanged only over https.`, {
+      hint: 'Reach the registry over https, or give registry credentials with another auth mode.',
+    });
   }
-  return `${baseUrl}/oauth2/exchange`;
+  return `${base.origin}/oauth2/exchange`;
 }
 
 function errorDetail(text: string): string {
@@ -145,8 +147,8 @@ function errorDetail(text: string): string {
     const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[]; error?: string; error_description?: string; message?: string };
     const first = body.errors?.[0];
     const s = first ? [first.code, first.message].filter(Boolean).join(': ') : [body.error, body.error_description ?? body.message].filter(Boolean).join(': ');
-    return redactText(s).slice(0, 300);
+    return sanitize(redactText(s));
   } catch {
-    return redactText(text.trim()).slice(0, 200);
+    return sanitize(redactText(text.trim()), 200);
   }
 }

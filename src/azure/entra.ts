@@ -5,6 +5,7 @@
 import { AcrImportError } from '../errors.js';
 import { redactText } from '../transport/redact.js';
 import { jwtExpiry, jwtTenant } from '../auth/jwt.js';
+import { routeAzureLogger } from '../transport/library-logs.js';
 
 /** The part of @azure/core-auth's TokenCredential used here (structurally compatible with it). */
 export interface TokenCredentialLike {
@@ -92,6 +93,7 @@ export class EntraTokens {
     }
     return new EntraTokens('Entra ID (DefaultAzureCredential)', async () => {
       const { DefaultAzureCredential } = await import('@azure/identity');
+      await routeAzureLogger();
       return new DefaultAzureCredential() as TokenCredentialLike;
     });
   }

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AcrImportError, usageError } from '../errors.js';
-import { isAcrChallenge, type AuthCredential, type ChosenCredential } from '../auth/authenticator.js';
+import type { AuthCredential } from '../auth/authenticator.js';
 import { pingRegistry } from '../auth/ping.js';
 import { ACR_REFRESH_TOKEN_USER } from '../auth/docker-config.js';
 import { explicitSecret, resolveCredential, type SecretInput } from '../cli/credentials.js';
@@ -25,15 +25,14 @@ export const AUTH_MODES: AuthMode[] = ['auto', 'entra', 'docker', 'anonymous'];
 /** Seconds a bare-name lookup in ARM may take before falling back to `<name><suffix>`. */
 export const ARM_LOOKUP_TIMEOUT_ENV = 'ACR_IMPORT_ARM_LOOKUP_TIMEOUT';
 const DEFAULT_LOOKUP_TIMEOUT_S = 10;
-/** The challenge probe gives up after this long (the copy then reports what is wrong). */
+/** The TLS probe of a loopback registry gives up after this long (the copy then reports what is wrong). */
 const PROBE_TIMEOUT_MS = 15_000;
-const KNOWN_NOT_ACR = /(^|\.)(docker\.io|ghcr\.io|quay\.io|gcr\.io|pkg\.dev|amazonaws\.com|public\.ecr\.aws|mcr\.microsoft\.com|registry\.k8s\.io|nvcr\.io|registry\.gitlab\.com)(:\d+)?$/i;
 
 export interface SignIn {
   credential: AuthCredential;
   /** Where it came from, for --debug (never the secret). */
   from: string;
-  /** The registry is an ACR (by its login-server suffix, its challenge, or a forced entra mode). */
+  /** The registry is an ACR: by the cloud's login-server suffix, resolved through ARM, or a forced entra mode. */
   acr: boolean;
   /** For Azure SDK clients on this registry, when the sign-in is Entra ID. */
   tokenCredential?: TokenCredentialLike;
@@ -68,7 +67,7 @@ export class AzureSession {
   private subscriptionPromise?: Promise<{ id: string; from: string } | undefined>;
   private readonly resolved = new Map<string, Promise<ResolvedRegistry>>();
   private readonly registryLists = new Map<string, Promise<ArmRegistry[]>>();
-  private readonly probes = new Map<string, Promise<{ baseUrl: string; acr: boolean }>>();
+  private readonly probes = new Map<string, Promise<string>>();
 
   constructor(private readonly options: AzureSessionOptions) {
     this.transport = options.transport;
@@ -201,27 +200,39 @@ export class AzureSession {
 
   // --- sign-in -----------------------------------------------------------------------------------
 
-  /** True when the registry is ACR by the chosen cloud's suffix or by its challenge. */
+  /**
+   * True when Entra ID may sign in to the registry in `auto` mode: its host has the chosen cloud's
+   * ACR suffix, or ARM gave it as a registry's login server. Never because of what its challenge
+   * says: any server can answer like ACR, and would then receive an Entra ID token good for every
+   * registry the identity can reach.
+   */
   async isAcr(host: string): Promise<boolean> {
-    if (isAcrLoginServerIn(this.cloud, host)) return true;
-    // Public registries known not to be ACR are not asked (Docker Hub anonymous pulls stay one request shorter).
-    if (KNOWN_NOT_ACR.test(host)) return false;
-    return (await this.probe(host)).acr;
+    return isAcrLoginServerIn(this.cloud, host) || (await this.resolvedThroughArm(host));
+  }
+
+  /** A login server that ARM named (from a resource ID, or a bare name found in a subscription). */
+  private async resolvedThroughArm(host: string): Promise<boolean> {
+    const h = host.toLowerCase();
+    for (const p of this.resolved.values()) {
+      const r = await p.catch(() => undefined);
+      if (r?.resource && r.loginServer === h) return true;
+    }
+    return false;
   }
 
   /** The registry's base URL, with a loopback registry that serves TLS found out (as the registry client does). */
   async baseUrl(host: string): Promise<string> {
     const base = this.transport.baseUrl(host);
     if (base.startsWith('https://') || !isLoopbackHost(host)) return base;
-    return (await this.probe(host)).baseUrl;
-  }
-
-  private probe(host: string): Promise<{ baseUrl: string; acr: boolean }> {
-    const base = this.transport.baseUrl(host);
     let p = this.probes.get(base);
     if (!p) {
       const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-      p = probeRegistry(this.transport, base, this.signal ? AbortSignal.any([this.signal, timeout]) : timeout);
+      const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
+      // The same answer the registry client's authenticator uses: no second request.
+      p = pingRegistry(this.transport, base, signal).then(
+        (res) => res.baseUrl,
+        () => base,
+      );
       this.probes.set(base, p);
     }
     return p;
@@ -229,22 +240,23 @@ export class AzureSession {
 
   /**
    * One side's credential.
-   * - `auto`: flags, stdin, environment, docker config; then, for an ACR, Entra ID. A password
-   *   without a username is, for an ACR, an Entra ID access token to exchange.
+   * - `auto`: flags, stdin, environment, docker config; then, for an ACR (see isAcr), Entra ID. A
+   *   password without a username is, for an ACR, an Entra ID access token to exchange. An ACR
+   *   source with no credentials given falls back to anonymous pull when Entra ID does not get in.
    * - `entra`: always Entra ID (DefaultAzureCredential, or a password-only access token).
    * - `docker`: flags, stdin, environment, docker config or anonymous, never Entra ID.
    * - `anonymous`: no credentials at all.
    */
-  async signIn(side: 'source' | 'target', registry: string, host: string, input: SecretInput, mode: AuthMode = 'auto', stdinSecret?: string, options: { decideLater?: boolean } = {}): Promise<SignIn> {
+  async signIn(side: 'source' | 'target', registry: string, host: string, input: SecretInput, mode: AuthMode = 'auto', stdinSecret?: string): Promise<SignIn> {
     const flag = side === 'source' ? '--source-auth-mode' : '--target-auth-mode';
     if (!AUTH_MODES.includes(mode)) throw usageError(`${flag} must be one of ${AUTH_MODES.join(', ')}, not '${mode}'.`);
     if (mode === 'anonymous') {
       if (input.username || input.password || input.passwordStdin) throw usageError(`${flag} anonymous cannot be used with ${side} credentials.`);
-      return { credential: { kind: 'anonymous' }, from: `none (${flag} anonymous)`, acr: isAcrLoginServerIn(this.cloud, host) };
+      return { credential: { kind: 'anonymous' }, from: `none (${flag} anonymous)`, acr: await this.isAcr(host) };
     }
     if (mode === 'docker') {
       const r = await resolveCredential(side, registry, input, this.env, stdinSecret);
-      return { ...r, acr: isAcrLoginServerIn(this.cloud, host) };
+      return { ...r, acr: await this.isAcr(host) };
     }
     if (mode === 'entra') {
       const explicit = explicitSecret(side, input, this.env, stdinSecret);
@@ -257,64 +269,25 @@ export class AzureSession {
       if (explicit.password) return this.fixedTokenSignIn(explicit.password, explicit.from);
       return this.entraSignIn();
     }
-    // auto
+    // auto: a registry that is not an ACR gets what was given for it, or nothing.
     const r = await resolveCredential(side, registry, input, this.env, stdinSecret);
-    const token = r.credential.kind === 'access-token' ? r.credential.token : undefined;
-    // Whether a registry without an ACR name is an ACR shows in the challenge of its first 401:
-    // with decideLater the copy's own first request tells, and no probe is sent.
-    if (options.decideLater && (token !== undefined || r.credential.kind === 'anonymous') && !isAcrLoginServerIn(this.cloud, host) && !KNOWN_NOT_ACR.test(host)) {
-      const plain = r.credential;
-      return {
-        credential: {
-          kind: 'by-challenge',
-          description: `${r.from}, or Entra ID if it is an ACR`,
-          decide: (acr) => {
-            if (!acr) return plain;
-            const chosen = token !== undefined ? this.fixedTokenSignIn(token, r.from) : this.entraSignIn();
-            this.console.debug(`${host} is an ACR (by its challenge); ${side} credentials: ${chosen.from}`);
-            return chosen.credential as ChosenCredential;
-          },
-        },
-        from: `${r.from} (Entra ID if the registry turns out to be an ACR)`,
-        acr: false,
-      };
-    }
-    if (r.credential.kind === 'access-token') {
-      if (await this.isAcr(host)) return this.fixedTokenSignIn(r.credential.token, r.from);
-      return { ...r, acr: false };
-    }
-    if (r.credential.kind === 'anonymous') {
-      if (await this.isAcr(host)) return this.entraSignIn();
-      return { ...r, acr: false };
-    }
-    return { ...r, acr: isAcrLoginServerIn(this.cloud, host) };
+    if (!(await this.isAcr(host))) return { ...r, acr: false };
+    if (r.credential.kind === 'access-token') return this.fixedTokenSignIn(r.credential.token, r.from);
+    if (r.credential.kind !== 'anonymous') return { ...r, acr: true };
+    if (side === 'target') return this.entraSignIn();
+    return this.entraSignIn((line) => this.console.debug(line));
   }
 
-  private entraSignIn(): SignIn {
+  /** `orAnonymous`: for a source, what to say when Entra ID does not get in and anonymous pull is tried. */
+  private entraSignIn(orAnonymous?: (tried: string) => void): SignIn {
     const source = new AcrExchangeSource(this.transport, cachedEntraProvider(this.entra, this.cloud.acrScope), { signal: this.signal, debug: (l) => this.console.debug(l) });
-    return { credential: { kind: 'exchange', source }, from: this.entra.description, acr: true, tokenCredential: this.entra.asTokenCredential() };
+    const from = orAnonymous ? `${this.entra.description}, else anonymous pull` : this.entra.description;
+    return { credential: { kind: 'exchange', source, orAnonymous }, from, acr: true, tokenCredential: this.entra.asTokenCredential() };
   }
 
   private fixedTokenSignIn(token: string, from: string): SignIn {
     const source = new AcrExchangeSource(this.transport, fixedEntraProvider(token), { signal: this.signal, debug: (l) => this.console.debug(l) });
     return { credential: { kind: 'exchange', source }, from: `${from} (an Entra ID access token, exchanged)`, acr: true, tokenCredential: staticTokenCredential(token) };
-  }
-}
-
-/**
- * ACR by its challenge: `GET /v2/` answers 401 with a Bearer realm at `/oauth2/token` on the
- * registry's own origin. A loopback registry reached over http that answers "HTTP request to an
- * HTTPS server" is asked again over https. Any failure means "not ACR" (the copy reports real
- * errors later).
- */
-export async function probeRegistry(transport: Transport, baseUrl: string, signal?: AbortSignal): Promise<{ baseUrl: string; acr: boolean }> {
-  try {
-    // The same answer the registry client's authenticator uses: no second request.
-    const res = await pingRegistry(transport, baseUrl, signal);
-    const bearer = res.status === 401 ? res.challenges.find((c) => c.scheme === 'bearer') : undefined;
-    return { baseUrl: res.baseUrl, acr: isAcrChallenge(bearer, res.baseUrl) };
-  } catch {
-    return { baseUrl, acr: false };
   }
 }
 

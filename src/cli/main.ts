@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AcrImportError, EXIT_CODES, exitCodeOf } from '../errors.js';
 import { Console } from '../output/console.js';
+import { redactLibraryLogs } from '../transport/library-logs.js';
 import { registerAzureCommands } from './azure-commands.js';
 import { VERSION } from '../version.js';
 import { addConnectionOptions, addOutputOptions, addRequestOptions, collect, withLists } from './common-options.js';
@@ -60,6 +61,7 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
 /** Runs the CLI; resolves to the exit code (the launcher sets process.exitCode). */
 export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream & { isTTY?: boolean }; env?: NodeJS.ProcessEnv; stdin?: NodeJS.ReadableStream } = {}): Promise<number> {
   const env = io.env ?? process.env;
+  redactLibraryLogs(process.env);
   const stderr = io.stderr ?? process.stderr;
   const stdout = io.stdout ?? process.stdout;
   let console = new Console({ stream: stderr });

@@ -132,13 +132,13 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
     // A layout or an archive needs no credentials.
     const credentialsFrom = { source: 'none (files)', target: 'none (files)' };
     if (!source) {
-      const sourceCred = await azure.signIn('source', sourceRef.registry, sourceRef.host, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, o.sourceAuthMode, stdinSecret, { decideLater: true });
+      const sourceCred = await azure.signIn('source', sourceRef.registry, sourceRef.host, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, o.sourceAuthMode, stdinSecret);
       credentialsFrom.source = sourceCred.from;
       source = new RegistryStorage(new RegistryClient(transport, sourceRef.registry, sourceRef.host, sourceCred.credential));
     }
     let lock: ManifestLocker | undefined;
     if (!target) {
-      const targetCred = await azure.signIn('target', targetServer, targetServer, { username: o.targetUsername, password: o.targetPassword, passwordStdin: o.targetPasswordStdin }, o.targetAuthMode, stdinSecret, { decideLater: !o.lock });
+      const targetCred = await azure.signIn('target', targetServer, targetServer, { username: o.targetUsername, password: o.targetPassword, passwordStdin: o.targetPasswordStdin }, o.targetAuthMode, stdinSecret);
       credentialsFrom.target = targetCred.from;
       lock = o.lock ? await prepareLock(azure, targetServer, targetCred) : undefined;
       target = new RegistryStorage(new RegistryClient(transport, targetServer, targetServer, targetCred.credential));

@@ -3,6 +3,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { AcrImportError } from '../errors.js';
 import { redactText } from '../transport/redact.js';
+import { sanitizeForDisplay } from '../text/sanitize.js';
 
 export interface ConsoleOptions {
   quiet?: boolean;
@@ -31,29 +32,29 @@ export class Console {
   }
 
   info(line: string): void {
-    if (!this.quiet) this.write(line);
+    if (!this.quiet) this.write(sanitizeForDisplay(line));
   }
 
   success(line: string): void {
-    if (!this.quiet) this.write(this.paint.green(line));
+    if (!this.quiet) this.write(this.paint.green(sanitizeForDisplay(line)));
   }
 
   warn(line: string): void {
-    this.write(this.paint.yellow(`Warning: ${line}`));
+    this.write(this.paint.yellow(`Warning: ${sanitizeForDisplay(line)}`));
   }
 
   debug(line: string): void {
-    if (this.debugEnabled) this.write(this.paint.dim(`debug: ${redactText(line)}`));
+    if (this.debugEnabled) this.write(this.paint.dim(`debug: ${sanitizeForDisplay(redactText(line))}`));
   }
 
   /** An error as the user sees it: the message and a hint, never a stack trace (except with --debug). */
   error(err: unknown): void {
     if (err instanceof AcrImportError) {
-      this.write(this.paint.red(`Error: ${redactText(err.message)}`));
-      if (err.hint) this.write(redactText(err.hint));
+      this.write(this.paint.red(`Error: ${sanitizeForDisplay(redactText(err.message))}`));
+      if (err.hint) this.write(sanitizeForDisplay(redactText(err.hint)));
     } else {
       const e = err as Error;
-      this.write(this.paint.red(`Error: ${redactText(e?.message ?? String(err))}`));
+      this.write(this.paint.red(`Error: ${sanitizeForDisplay(redactText(e?.message ?? String(err)))}`));
     }
     if (this.debugEnabled && (err as Error)?.stack) this.debug(String((err as Error).stack));
   }

@@ -393,7 +393,8 @@ export class RegistryClient {
     const tags: string[] = [];
     let url: string | undefined = `/v2/${repo}/tags/list?n=${options.pageSize ?? 1000}`;
     while (url) {
-      const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], signal });
+      // A next page on another origin is asked without the registry's token.
+      const res = url.startsWith('/') || new URL(url).origin === new URL(this.baseUrl).origin ? await this.call({ method: 'GET', url, scopes: [pull(repo)], signal }) : await this.transport.send({ method: 'GET', url, signal });
       if (res.status !== 200) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
       const body = JSON.parse((await readCapped(res, 16 * 1024 * 1024)).toString('utf8')) as { tags?: string[] | null };
       tags.push(...(body.tags ?? []));
@@ -425,7 +426,7 @@ export class RegistryClient {
     }
     if (res.status !== 401) return res;
     await drain(res);
-    const again = await send(await this.auth.reauthorize(o.scopes, res.headers['www-authenticate']));
+    const again = await send(await this.auth.reauthorize(o.scopes, res.headers['www-authenticate'], res.finalUrl));
     if (again.status === 401 && this.auth.credential.kind === 'anonymous') {
       await drain(again);
       throw new RegistryError(

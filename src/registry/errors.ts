@@ -4,6 +4,7 @@ import { AcrImportError, type ErrorKind } from '../errors.js';
 import { header, type HttpResponse } from '../transport/http.js';
 import { redactText, redactUrl } from '../transport/redact.js';
 import { parseRetryAfter } from '../transport/retry.js';
+import { sanitize } from '../text/sanitize.js';
 
 export class RegistryError extends AcrImportError {
   constructor(
@@ -37,7 +38,7 @@ export async function registryError(res: HttpResponse, request: string, registry
   } catch {
     // the body is only for the message
   }
-  const what = `${request.split(' ')[0]} ${redactUrl(request.split(' ').slice(1).join(' '))}`;
+  const what = sanitize(`${request.split(' ')[0]} ${redactUrl(request.split(' ').slice(1).join(' '))}`);
   const contentType = header(res.headers, 'content-type') ?? '';
   if (/text\/html/i.test(contentType) || /^\s*<(!doctype|html)/i.test(text)) {
     return new RegistryError(
@@ -61,7 +62,7 @@ export async function registryError(res: HttpResponse, request: string, registry
     detail = text.trim().slice(0, 200);
   }
   const kind = kindFor(res.status, code);
-  const message = `${registry}: ${what} failed with HTTP ${res.status}${detail ? ` (${redactText(detail)})` : ''}.`;
+  const message = `${registry}: ${what} failed with HTTP ${res.status}${detail ? ` (${sanitize(redactText(detail))})` : ''}.`;
   return new RegistryError(kind, message, res.status, code, registry, request, hintFor(kind, res, registry));
 }
 

@@ -31,7 +31,7 @@ describe('DefaultAzureCredential', () => {
 
     const repo = uniqueRepo('azure/dac');
     const pushed = await pushImage(open, repo, 'v1', { kind: 'index', platforms: 2 });
-    const r = await cli(['-n', origin.host, '--source', `${open.host}/${repo}:v1`, '--debug'], { env: azureTestEnv({ PATH: process.env.PATH }) });
+    const r = await cli(['-n', origin.host, '--target-auth-mode', 'entra', '--source', `${open.host}/${repo}:v1`, '--debug'], { env: azureTestEnv({ PATH: process.env.PATH }) });
     expectCode(r, 0);
     expect(r.stderr).toMatch(/target credentials: Entra ID \(DefaultAzureCredential\)/);
     expect(az.calls()).toEqual(['account get-access-token --output json --resource https://containerregistry.azure.net']);
@@ -53,7 +53,7 @@ describe('DefaultAzureCredential', () => {
     writeFileSync(`${az.dir}/az`, "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n");
     const repo = uniqueRepo('azure/dac-none');
     await pushImage(open, repo, 'v1', { kind: 'image' });
-    const r = await cli(['-n', origin.host, '--source', `${open.host}/${repo}:v1`], { env: azureTestEnv({ PATH: process.env.PATH }) });
+    const r = await cli(['-n', origin.host, '--target-auth-mode', 'entra', '--source', `${open.host}/${repo}:v1`], { env: azureTestEnv({ PATH: process.env.PATH }) });
     expectCode(r, 3);
     expect(r.stderr).toMatch(/No Entra ID sign-in is available/);
     expect(r.stderr).toMatch(/az login/);

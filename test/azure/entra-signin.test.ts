@@ -24,13 +24,13 @@ class UnavailableCredential {
 }
 
 describe('Entra ID sign-in with an injected TokenCredential', () => {
-  it('copies into an ACR-like registry recognised by its challenge, with one Entra token for the whole copy', async () => {
+  it('copies into an ACR-like registry with --target-auth-mode entra, with one Entra token for the whole copy', async () => {
     const repo = uniqueRepo('azure/entra-target');
     const pushed = await pushImage(open, repo, 'v1', { kind: 'index', platforms: 2 });
     const cred = new TestCredential({ fixed: acr.entraToken });
     setTokenCredential(cred, 'Entra ID (test credential)');
 
-    const r = await cli(['-n', acr.host, '--source', `${open.host}/${repo}:v1`, '-o', 'json', '--debug']);
+    const r = await cli(['-n', acr.host, '--source', `${open.host}/${repo}:v1`, '--target-auth-mode', 'entra', '-o', 'json', '--debug']);
     expectCode(r, 0);
     expect(JSON.parse(r.stdout).sourceDigest).toBe(pushed.digest);
     expect(r.stderr).toMatch(/target credentials: Entra ID \(test credential\)/);
@@ -46,7 +46,7 @@ describe('Entra ID sign-in with an injected TokenCredential', () => {
     const pushed = await pushImage(acrAdmin(), repo, 'v1', { kind: 'image' });
     const cred = new TestCredential({ fixed: acr.entraToken });
     setTokenCredential(cred);
-    const r = await cli(['-n', open.host, '--source', `${acr.host}/${repo}:v1`, '-o', 'json']);
+    const r = await cli(['-n', open.host, '--source', `${acr.host}/${repo}:v1`, '--source-auth-mode', 'entra', '-o', 'json']);
     expectCode(r, 0);
     expect(JSON.parse(r.stdout).sourceDigest).toBe(pushed.digest);
     expect(cred.calls).toEqual([ACR_SCOPE]);
@@ -57,7 +57,7 @@ describe('Entra ID sign-in with an injected TokenCredential', () => {
     await pushImage(open, repo, 'v1', { kind: 'image' });
     const cred = new UnavailableCredential();
     setTokenCredential(cred);
-    const r = await cli(['-n', acr.host, '--source', `${open.host}/${repo}:v1`]);
+    const r = await cli(['-n', acr.host, '--source', `${open.host}/${repo}:v1`, '--target-auth-mode', 'entra']);
     expectCode(r, 3);
     expect(r.stderr).toMatch(/No Entra ID sign-in is available/);
     expect(r.stderr).toMatch(/az login/);
@@ -68,7 +68,7 @@ describe('Entra ID sign-in with an injected TokenCredential', () => {
     const repo = uniqueRepo('azure/refused');
     await pushImage(open, repo, 'v1', { kind: 'image' });
     setTokenCredential(new TestCredential({ fixed: 'not-an-accepted-token' }));
-    const r = await cli(['-n', acr.host, '--source', `${open.host}/${repo}:v1`]);
+    const r = await cli(['-n', acr.host, '--source', `${open.host}/${repo}:v1`, '--target-auth-mode', 'entra']);
     expectCode(r, 3);
     expect(r.stderr).toMatch(/refused the Entra ID token .*\/oauth2\/exchange \(HTTP 401/);
     expect(r.stderr).toMatch(/AcrPull|AcrPush/);
@@ -81,7 +81,7 @@ describe('credentials given for an ACR', () => {
     const pushed = await pushImage(acrAdmin(), repo, 'v1', { kind: 'image' });
     const cred = new UnavailableCredential();
     setTokenCredential(cred); // must not be asked: the tokens are given
-    const r = await cli(['-n', acr.host, '--source', `${acr.host}/${repo}:v1`, '-t', `${repo}-copy:v1`, '-p', acr.entraToken, '--target-password-stdin', '--debug'], {
+    const r = await cli(['-n', acr.host, '--source', `${acr.host}/${repo}:v1`, '-t', `${repo}-copy:v1`, '-p', acr.entraToken, '--target-password-stdin', '--source-auth-mode', 'entra', '--target-auth-mode', 'entra', '--debug'], {
       stdin: `${acr.entraToken}\n`,
     });
     expectCode(r, 0);
@@ -94,7 +94,7 @@ describe('credentials given for an ACR', () => {
   it('takes the environment variables too, and a refused token fails as auth', async () => {
     const repo = uniqueRepo('azure/password-env');
     await pushImage(acrAdmin(), repo, 'v1', { kind: 'image' });
-    const r = await cli(['-n', open.host, '--source', `${acr.host}/${repo}:v1`], { env: azureTestEnv({ ACR_IMPORT_SOURCE_PASSWORD: 'wrong-token' }) });
+    const r = await cli(['-n', open.host, '--source', `${acr.host}/${repo}:v1`, '--source-auth-mode', 'entra'], { env: azureTestEnv({ ACR_IMPORT_SOURCE_PASSWORD: 'wrong-token' }) });
     expectCode(r, 3);
     expect(r.stderr).toMatch(/refused the Entra ID token/);
     expect(r.stderr).not.toContain('wrong-token');
@@ -154,7 +154,7 @@ describe('forced sign-in modes', () => {
     const pushed = await pushImage(open, repo, 'v1', { kind: 'image' });
     const cred = new TestCredential({ fixed: acr.entraToken });
     setTokenCredential(cred);
-    // Auto: the realm is on another origin than the proxy, so no Entra sign-in (and no access).
+    // Auto: the proxy's host is not an ACR login server, so no Entra sign-in (and no access).
     let r = await cli(['-n', proxy.host, '--source', `${open.host}/${repo}:v1`]);
     expectCode(r, 3);
     expect(cred.calls).toEqual([]);

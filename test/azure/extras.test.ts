@@ -55,7 +55,8 @@ describe('--lock', () => {
   it('locks every imported manifest (an index and its platforms) through ACR metadata API after a client-side import', async () => {
     const repo = uniqueRepo('azure/lock');
     const pushed = await pushImage(open, repo, 'v1', { kind: 'index', platforms: 2 });
-    const r = await cliChild(['-n', front.host, '--source', `${open.host}/${repo}:v1`, '--lock', '-o', 'json'], childEnv);
+    // The registry is an ACR because ARM names it (bare name, looked up in the subscription).
+    const r = await cliChild(['--subscription', SUB, '-n', 'frontacr', '--source', `${open.host}/${repo}:v1`, '--lock', '-o', 'json'], childEnv);
     expectCode(r, 0);
     expect((await getManifest(originAdmin(), repo, 'v1')).digest).toBe(pushed.digest);
     const mine = front.patches.filter((p) => p.repository === repo);
@@ -67,7 +68,7 @@ describe('--lock', () => {
 
     // Imported again: nothing to copy, and the platform manifests come from ACR's related artifacts.
     const before = front.patches.length;
-    const again = await cliChild(['-n', front.host, '--source', `${open.host}/${repo}:v1`, '--lock', '-o', 'json'], childEnv);
+    const again = await cliChild(['-n', front.host, '--source', `${open.host}/${repo}:v1`, '--target-auth-mode', 'entra', '--lock', '-o', 'json'], childEnv);
     expectCode(again, 0);
     const relocked = front.patches.slice(before).map((p) => p.digest);
     expect(relocked[0]).toBe(pushed.digest);
@@ -104,11 +105,15 @@ describe('--lock', () => {
   it('is refused before anything is copied for an ACR signed in with a username and password, or over plain http', async () => {
     const repo = uniqueRepo('azure/lock-basic');
     await pushImage(open, repo, 'v1', { kind: 'image' });
-    let r = await cli(['-n', acr.host, '--source', `${open.host}/${repo}:v1`, '--lock', '--target-username', acr.username, '--target-password', acr.password]);
+    // An ACR by ARM's word (the Entra token is for ARM), signed in with its admin user.
+    setTokenCredential(new TestCredential({ fixed: token }));
+    const armEnv = azureTestEnv({ ACR_IMPORT_ARM_ENDPOINT: arm.url });
+    let r = await cli(['--subscription', SUB, '-n', 'frontacr', '--source', `${open.host}/${repo}:v1`, '--lock', '--target-username', 'testuser', '--target-password', 'testpass'], { env: armEnv });
     expectCode(r, 2);
     expect(r.stderr).toMatch(/--lock needs Entra ID sign-in/);
+    expect((await getManifest(originAdmin(), repo, 'v1')).status).toBe(404);
     setTokenCredential(new TestCredential({ fixed: acr.entraToken }));
-    r = await cli(['-n', acr.host, '--source', `${open.host}/${repo}:v1`, '--lock']);
+    r = await cli(['-n', acr.host, '--source', `${open.host}/${repo}:v1`, '--target-auth-mode', 'entra', '--lock']);
     expectCode(r, 2);
     expect(r.stderr).toMatch(/--lock needs the registry over https/);
     const admin = { url: acr.url, username: acr.username, password: acr.password };
@@ -121,7 +126,7 @@ describe('show-manifests', () => {
     const repo = uniqueRepo('azure/show-acr');
     const pushed = await pushImage(originAdmin(), repo, 'v1', { kind: 'index', platforms: 2 });
     const before = front.metadataRequests.length;
-    const r = await cliChild(['show-manifests', front.host, `${repo}:v1`, '-o', 'json'], childEnv);
+    const r = await cliChild(['show-manifests', front.host, `${repo}:v1`, '--auth-mode', 'entra', '-o', 'json'], childEnv);
     expectCode(r, 0);
     expect(front.metadataRequests.length).toBeGreaterThan(before);
     const rows = JSON.parse(r.stdout) as Row[];
@@ -139,7 +144,7 @@ describe('show-manifests', () => {
     const b = await pushImage(originAdmin(), repo, 'b', { kind: 'image', platform: { os: 'linux', architecture: 'arm64' } });
     const calls = az.calls().length;
     const env = { ...childEnv, FAKE_AZ_TOKEN: 'not-this-one' }; // the token is given: az must not be asked
-    const r = await cliChild(['show-manifests', front.host, repo, '-p', token], env);
+    const r = await cliChild(['show-manifests', front.host, repo, '--auth-mode', 'entra', '-p', token], env);
     expectCode(r, 0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^DIGEST\s+PLATFORM\s+SIZE\s+TAGS\s+CREATED$/);
@@ -180,7 +185,7 @@ describe('show-manifests', () => {
     const pushed = await pushImage({ url: acr.url, username: acr.username, password: acr.password }, repo, '1.0', { kind: 'image' });
     const cred = new TestCredential({ fixed: acr.entraToken });
     setTokenCredential(cred);
-    const r = await cli(['show-manifests', acr.host, `${repo}:1.0`, '-o', 'json']);
+    const r = await cli(['show-manifests', acr.host, `${repo}:1.0`, '--auth-mode', 'entra', '-o', 'json']);
     expectCode(r, 0);
     expect(JSON.parse(r.stdout)).toMatchObject([{ digest: pushed.digest, tags: ['1.0'], platform: 'linux/amd64' }]);
     expect(cred.calls).toHaveLength(1);

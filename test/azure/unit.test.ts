@@ -37,10 +37,10 @@ describe('resource IDs and clouds', () => {
     expect(isAcrLoginServerIn(cloudByName('AzureCloud'), 'ghcr.io')).toBe(false);
   });
 
-  it('finds /oauth2/exchange next to the realm, or on the registry', () => {
-    expect(exchangeUrl({ realm: 'https://myacr.azurecr.io/oauth2/token', service: 'myacr.azurecr.io' }, 'https://myacr.azurecr.io')).toBe('https://myacr.azurecr.io/oauth2/exchange');
-    expect(exchangeUrl({ realm: 'https://auth.example.com/token' }, 'https://reg.example.com')).toBe('https://reg.example.com/oauth2/exchange');
-    expect(exchangeUrl({ realm: 'not a url' }, 'https://reg.example.com')).toBe('https://reg.example.com/oauth2/exchange');
+  it('puts /oauth2/exchange on the registry itself, over https or on loopback only', () => {
+    expect(exchangeUrl('https://myacr.azurecr.io', 'myacr.azurecr.io')).toBe('https://myacr.azurecr.io/oauth2/exchange');
+    expect(exchangeUrl('http://127.0.0.1:5000', '127.0.0.1:5000')).toBe('http://127.0.0.1:5000/oauth2/exchange');
+    expect(() => exchangeUrl('http://reg.example.com', 'reg.example.com')).toThrow(/exchanged only over https/);
   });
 });
 

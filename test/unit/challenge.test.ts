@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseChallenges, type Challenge } from '../../src/auth/challenge.js';
+import { checkRealm } from '../../src/auth/authenticator.js';
 
 describe('parseChallenges', () => {
   const cases: Array<[string, string | string[] | undefined, Challenge[]]> = [
@@ -127,5 +128,24 @@ describe('parseChallenges', () => {
 
   it('ignores non-string entries in an array', () => {
     expect(parseChallenges(['Basic', undefined as unknown as string])).toEqual([{ scheme: 'basic', params: {} }]);
+  });
+});
+
+describe('checkRealm: where a challenge may send the client', () => {
+  const registry = 'reg.example';
+  it('accepts the registry\'s own realm, an https realm elsewhere, and a loopback realm', () => {
+    expect(() => checkRealm('https://reg.example/token', 'https://reg.example', registry, true)).not.toThrow();
+    expect(() => checkRealm('https://auth.example/token', 'https://reg.example', registry, true)).not.toThrow();
+    expect(() => checkRealm('http://reg.example:5000/token', 'http://reg.example:5000', registry, true)).not.toThrow();
+    expect(() => checkRealm('http://127.0.0.1:9/token', 'http://reg.example', registry, true)).not.toThrow();
+    expect(() => checkRealm('http://auth.example/token', 'http://reg.example', registry, false)).not.toThrow();
+  });
+
+  it('refuses http from https, credentials over http to another host, and realms that are not http(s) URLs', () => {
+    expect(() => checkRealm('http://reg.example/token', 'https://reg.example', registry, false)).toThrow(/served over https but names a token realm over plain http/);
+    expect(() => checkRealm('http://127.0.0.1:9/token', 'https://reg.example', registry, false)).toThrow(/over plain http/);
+    expect(() => checkRealm('http://auth.example/token', 'http://reg.example', registry, true)).toThrow(/another host over plain http/);
+    expect(() => checkRealm('file:///etc/passwd', 'https://reg.example', registry, true)).toThrow(/not http\(s\)/);
+    expect(() => checkRealm('\u001b[2Jnot a url', 'https://reg.example', registry, true)).toThrow(/not a URL: 'not a url'/);
   });
 });
