@@ -14,6 +14,7 @@
 // whose require() only knows Node's builtins, so everything, @azure/* included, is in that one
 // file; dynamic imports become plain function calls. CJS has no top-level await (the entry below
 // has none) and no import.meta: import.meta.url is replaced by the script's file URL.
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -57,8 +58,11 @@ export async function buildEsm({ outdir = join(root, 'dist/bundle') } = {}) {
         js: "import { createRequire as __acrImportCreateRequire } from 'node:module'; const require = __acrImportCreateRequire(import.meta.url);",
       },
     });
-    // The bundle copies these packages' code: their licences go with it.
-    writeFileSync(join(staging, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(result.metafile));
+    // The bundle copies these packages' code: their licences go with it, and an SBOM names them
+    // (all are devDependencies, so a scanner reading package.json would see none).
+    const packages = bundledPackages(result.metafile);
+    writeFileSync(join(staging, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(packages));
+    writeFileSync(join(staging, SBOM_FILE), cycloneDx(packages));
     const files = listFiles(staging).sort((a, b) => Number(a === 'main.js') - Number(b === 'main.js'));
     for (const file of files) {
       mkdirSync(dirname(join(outdir, file)), { recursive: true });
@@ -72,21 +76,76 @@ export async function buildEsm({ outdir = join(root, 'dist/bundle') } = {}) {
   }
 }
 
-/** The licence texts of every package with code in the bundle. */
-function thirdPartyLicenses(metafile) {
+export const SBOM_FILE = 'sbom.cdx.json';
+
+/** The packages with code in a bundle (esbuild's metafile names every input file): name, version, licence, directory. */
+export function bundledPackages(metafile) {
   const dirs = new Set();
   for (const input of Object.keys(metafile.inputs)) {
     const m = input.match(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//);
     if (m) dirs.add(m[1]);
   }
-  const sections = [...dirs].sort().map((dir) => {
+  return [...dirs].sort().map((dir) => {
     const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
-    const file = readdirSync(join(root, dir)).find((f) => /^(licen[sc]e|copying)(\.|$)/i.test(f));
-    const text = file ? readFileSync(join(root, dir, file), 'utf8').trim() : `License: ${pkg.license ?? 'see the package'}`;
-    return `${pkg.name}@${pkg.version} (${pkg.license ?? 'unknown'})\n\n${text}`;
+    return { dir, name: pkg.name, version: pkg.version, license: typeof pkg.license === 'string' ? pkg.license : undefined };
   });
+}
+
+/** The licence texts of these packages, and of anything else shipped (`extra`: a heading and a text). */
+export function thirdPartyLicenses(packages, extra = []) {
+  const sections = packages.map((p) => {
+    const file = readdirSync(join(root, p.dir)).find((f) => /^(licen[sc]e|copying)(\.|$)/i.test(f));
+    const text = file ? readFileSync(join(root, p.dir, file), 'utf8').trim() : `License: ${p.license ?? 'see the package'}`;
+    return `${p.name}@${p.version} (${p.license ?? 'unknown'})\n\n${text}`;
+  });
+  for (const e of extra) sections.push(`${e.heading}\n\n${e.text.trim()}`);
   const rule = `\n\n${'-'.repeat(78)}\n\n`;
   return `acr-import bundles the following packages.${rule}${sections.join(rule)}\n`;
+}
+
+/**
+ * A CycloneDX 1.5 SBOM of what a bundle carries, written here from the metafile rather than by
+ * @cyclonedx/cyclonedx-npm: that tool describes the npm dependency tree, where every bundled package
+ * is a devDependency beside test and build tools that ship nothing; the metafile says exactly whose
+ * code is inside. Hashes are the registry's, from package-lock.json. No timestamp or random serial:
+ * the same inputs give the same bytes.
+ */
+export function cycloneDx(packages, { extraComponents = [] } = {}) {
+  const own = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')).packages ?? {};
+  const components = packages.map((p) => {
+    const [group, name] = p.name.startsWith('@') ? p.name.split('/') : [undefined, p.name];
+    const purl = `pkg:npm/${p.name.replace(/^@/, '%40')}@${p.version}`;
+    const integrity = lock[p.dir]?.integrity;
+    const sha512 = integrity?.startsWith('sha512-') ? Buffer.from(integrity.slice(7), 'base64').toString('hex') : undefined;
+    return {
+      type: 'library',
+      'bom-ref': purl,
+      ...(group ? { group } : {}),
+      name,
+      version: p.version,
+      purl,
+      ...(p.license ? { licenses: [/^[\w.+-]+$/.test(p.license) ? { license: { id: p.license } } : { expression: p.license }] } : {}),
+      ...(sha512 ? { hashes: [{ alg: 'SHA-512', content: sha512 }] } : {}),
+    };
+  });
+  components.push(...extraComponents);
+  const self = `pkg:npm/${own.name}@${own.version}`;
+  const bom = {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.5',
+    version: 1,
+    metadata: {
+      component: { type: 'application', 'bom-ref': self, name: own.name, version: own.version, purl: self, licenses: [{ license: { id: own.license } }] },
+      tools: { components: [{ type: 'application', name: 'scripts/build-bundle.mjs', version: own.version }] },
+    },
+    components,
+    dependencies: [{ ref: self, dependsOn: components.map((c) => c['bom-ref']) }],
+  };
+  // A serial number derived from the content (RFC 4122 layout), so that it changes only with it.
+  const h = createHash('sha256').update(JSON.stringify(bom)).digest('hex');
+  const serialNumber = `urn:uuid:${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return `${JSON.stringify({ bomFormat: bom.bomFormat, specVersion: bom.specVersion, serialNumber, ...bom }, null, 2)}\n`;
 }
 
 /** Files under dir, relative to it ('chunks/x.js'). */

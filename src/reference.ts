@@ -4,6 +4,7 @@
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { AcrImportError } from './errors.js';
+import { digestProblem as digestRuleProblem } from './registry/digest.js';
 
 export interface ImageReference {
   /** As the user knows it, normalised: 'docker.io', 'ghcr.io', 'localhost:5000', '127.0.0.1:5000', '[::1]:5000'. */
@@ -26,14 +27,9 @@ export const DEFAULT_TAG = 'latest';
 const NAME_TOTAL_LENGTH_MAX = 255;
 const TAG_LENGTH_MAX = 128;
 
-/** Digest algorithms this tool can verify, with the length of their hex encoding. */
-const SUPPORTED_DIGEST_ALGORITHMS: Record<string, number> = { sha256: 64, sha512: 128 };
-/** Algorithms registered (or commonly proposed) for OCI digests that this tool does not verify. */
-const KNOWN_UNSUPPORTED_ALGORITHMS = new Set(['blake3', 'sha384', 'sha1', 'md5']);
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST_ALGORITHM = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*$/;
 const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
@@ -278,32 +274,10 @@ function tagProblem(tag: string): string | undefined {
   return undefined;
 }
 
+/** The rules shared with descriptors in manifests (registry/digest.ts), worded for a reference after "@". */
 function digestProblem(digest: string): string | undefined {
   if (digest === '') return 'the digest after "@" is empty';
-  const colon = digest.indexOf(':');
-  if (colon < 0) return 'a digest is <algorithm>:<hex>, such as sha256:<64 hex digits>; the ":" is missing';
-  const algorithm = digest.slice(0, colon);
-  const hex = digest.slice(colon + 1);
-  if (algorithm === '') return 'the digest algorithm before ":" is missing';
-  if (/[A-Z]/.test(algorithm) && DIGEST_ALGORITHM.test(algorithm.toLowerCase())) {
-    return `the digest algorithm must be lower case (${quote(algorithm.toLowerCase())}, not ${quote(algorithm)})`;
-  }
-  if (!DIGEST_ALGORITHM.test(algorithm)) return `${quote(algorithm)} is not a valid digest algorithm name`;
-  const expectedLength = SUPPORTED_DIGEST_ALGORITHMS[algorithm];
-  if (expectedLength === undefined) {
-    const supported = Object.keys(SUPPORTED_DIGEST_ALGORITHMS).join(' and ');
-    return KNOWN_UNSUPPORTED_ALGORITHMS.has(algorithm)
-      ? `the digest algorithm ${quote(algorithm)} is not supported; only ${supported} digests are accepted`
-      : `unknown digest algorithm ${quote(algorithm)}; only ${supported} digests are accepted`;
-  }
-  if (hex === '') return `the hex part after ${quote(`${algorithm}:`)} is missing`;
-  if (/^[0-9a-fA-F]+$/.test(hex) && /[A-F]/.test(hex)) return 'the digest hex must be lower case';
-  const bad = [...hex].find((c) => !/[0-9a-f]/.test(c));
-  if (bad !== undefined) return `the digest contains a non-hex character ${describeChar(bad)}`;
-  if (hex.length !== expectedLength) {
-    return `a ${algorithm} digest has ${expectedLength} hex digits, this one has ${hex.length}`;
-  }
-  return undefined;
+  return digestRuleProblem(digest, describeChar);
 }
 
 function hostProblem(host: string): string | undefined {

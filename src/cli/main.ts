@@ -38,9 +38,10 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .addOption(new Option('-o, --output <format>', 'output format: text on stderr, or one json object on stdout').choices(['text', 'json']).default('text'))
     .option('--dry-run', 'resolve and check everything, print the plan, write nothing')
     .option('--concurrency <n>', 'parallel blob transfers', '8')
-    .option('--max-manifests <n>', 'refuse images with more manifests (ACR import limit: 50)', '50')
-    .option('--max-layer-size <size>', 'refuse layers larger than this (ACR import limit: 2GiB)', '2GiB')
-    .option('--include-foreign-layers', 'also copy foreign (non-distributable) layers from their URLs');
+    .option('--max-manifests <n>', 'refuse images with more manifests (ACR import limit: 50, for every import)', '50')
+    .option('--max-layer-size <size>', 'refuse layers larger than this, from any source (default: ACR import limit, 2GiB from public sources: well-known public registries and sources read anonymously)')
+    .option('--include-foreign-layers', 'also copy foreign (non-distributable) layers from their URLs (https, public addresses only)')
+    .option('--allow-foreign-layer-host <host>', 'fetch foreign layers from this host even over http or at a private address (repeatable)', collect);
   addConnectionOptions(importCommand, 'Azure cloud for bare registry names');
   importCommand
     .option('--server-side', 'let ACR run the import itself (ARM importImage, as az acr import does); signs in with Entra ID')

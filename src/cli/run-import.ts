@@ -39,8 +39,9 @@ export interface ImportOptions extends AzureImportFlags {
   dryRun?: boolean;
   concurrency: string;
   maxManifests: string;
-  maxLayerSize: string;
+  maxLayerSize?: string;
   includeForeignLayers?: boolean;
+  allowForeignLayerHost?: string[];
   insecureRegistry: string[];
   cloud?: string;
   timeout: string;
@@ -67,7 +68,7 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
   const concurrency = positiveInt(o.concurrency, '--concurrency');
   const maxManifests = positiveInt(o.maxManifests, '--max-manifests');
-  const maxLayerSize = parseSize(o.maxLayerSize, '--max-layer-size');
+  const maxLayerSize = o.maxLayerSize === undefined ? undefined : parseSize(o.maxLayerSize, '--max-layer-size');
   if (o.passwordStdin && o.targetPasswordStdin) throw usageError('Only one of --password-stdin and --target-password-stdin can read standard input.');
   if (o.passwordStdin && o.password) throw usageError('--password and --password-stdin are mutually exclusive.');
   if (o.targetPasswordStdin && o.targetPassword) throw usageError('--target-password and --target-password-stdin are mutually exclusive.');
@@ -161,7 +162,7 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
     if (!o.dryRun) {
       const progress = await createProgress(c, plan.totalBytes);
       try {
-        stats = await executePlan(source, target, plan, { sourceRepository: sourceRef.repository, concurrency, transport, signal: ctx.signal, onEvent: (e) => progress.onEvent(e) });
+        stats = await executePlan(source, target, plan, { sourceRepository: sourceRef.repository, concurrency, transport, foreignLayers: { allowHosts: o.allowForeignLayerHost }, signal: ctx.signal, onEvent: (e) => progress.onEvent(e) });
       } finally {
         progress.stop();
       }

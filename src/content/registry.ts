@@ -18,6 +18,10 @@ export class RegistryStorage implements Storage {
     return this.client.registry;
   }
 
+  get anonymous(): boolean {
+    return this.client.auth.credential.kind === 'anonymous';
+  }
+
   get location(): string {
     return this.client.baseUrl;
   }

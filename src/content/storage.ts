@@ -23,6 +23,8 @@ export type MountResult = { mounted: true } | { mounted: false; location: string
 export interface ReadOnlyStorage {
   /** How messages name it: 'docker.io', 'oci:/srv/images'. */
   readonly name: string;
+  /** True for a registry read without credentials (ACR's limits treat it as public). */
+  readonly anonymous?: boolean;
   /** Two storages with the same location share blobs: a blob can be mounted from one repository into another. */
   readonly location: string;
   /** How messages name an image here: 'docker.io/library/hello:v1', 'oci:/srv/images:hello:v1'. */

@@ -3,23 +3,23 @@
 // failure anywhere leaves no tag pointing at an incomplete image.
 import pLimit from 'p-limit';
 import { setMaxListeners } from 'node:events';
-import { Readable } from 'node:stream';
 import { AcrImportError } from '../errors.js';
 import type { ReadOnlyStorage, Storage } from '../content/storage.js';
 import { isForeignLayer, type Descriptor } from '../registry/media-types.js';
-import { hasherFor, finish } from '../registry/digest.js';
 import type { Transport } from '../transport/http.js';
 import { isRetryableError } from '../transport/retry.js';
 import { RegistryError } from '../registry/errors.js';
 import type { BlobOutcome, EventSink } from './events.js';
 import type { ImportPlan, ManifestNode } from './plan.js';
+import { foreignLayerStream, type ForeignLayerPolicy } from './foreign-layers.js';
 
 export interface ExecuteOptions {
   sourceRepository: string;
   /** Parallel blob transfers. */
   concurrency: number;
-  /** For fetching foreign layers from their `urls`. */
   transport: Transport;
+  /** Which hosts foreign layers may come from besides public https ones. */
+  foreignLayers?: ForeignLayerPolicy;
   signal?: AbortSignal;
   onEvent?: EventSink;
 }
@@ -131,7 +131,7 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
       }
     }
     const sourceStream = isForeignLayer(blob)
-      ? (offset: number) => foreignLayerStream(o.transport, blob, offset, signal)
+      ? (offset: number) => foreignLayerStream(blob, offset, signal, o.foreignLayers)
       : (offset: number) => source.fetchBlob(o.sourceRepository, blob, { offset, signal });
     await withRetries(o.transport, signal, async (attempt) => {
       await target.pushBlob(repository, blob, sourceStream, {
@@ -184,42 +184,4 @@ async function withRetries(transport: Transport, signal: AbortSignal, op: (attem
       await new Promise((r) => setTimeout(r, transport.retry.delay(attempt)));
     }
   }
-}
-
-/** A foreign layer's bytes, fetched from the first of its `urls` that answers, checked against its digest. */
-function foreignLayerStream(transport: Transport, blob: Descriptor, offset: number, signal: AbortSignal): Readable {
-  return Readable.from(
-    (async function* () {
-      const urls = blob.urls ?? [];
-      if (!urls.length) throw new AcrImportError('integrity', `Foreign layer ${blob.digest} has no URLs to fetch it from.`);
-      let lastError: unknown;
-      for (const url of urls) {
-        const res = await transport.send({ method: 'GET', url, followRedirects: true, signal }).catch((e) => {
-          lastError = e;
-          return undefined;
-        });
-        if (!res) continue;
-        if (res.status !== 200) {
-          await res.body.dump().catch(() => undefined);
-          lastError = new AcrImportError('not-found', `Foreign layer ${blob.digest}: GET ${url} answered HTTP ${res.status}.`);
-          continue;
-        }
-        const hash = hasherFor(blob.digest);
-        let n = 0;
-        for await (const c of res.body) {
-          const chunk = c as Buffer;
-          hash.update(chunk);
-          if (n + chunk.length > offset) yield n >= offset ? chunk : chunk.subarray(offset - n);
-          n += chunk.length;
-        }
-        const got = finish(hash, blob.digest);
-        if (n !== blob.size || got !== blob.digest) {
-          throw new AcrImportError('integrity', `Foreign layer ${blob.digest} fetched from ${url} has ${n} bytes hashing to ${got}.`);
-        }
-        return;
-      }
-      throw lastError;
-    })(),
-    { objectMode: false },
-  );
 }

@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { AcrImportError } from '../errors.js';
 import type { FetchedManifest, ReadOnlyStorage } from '../content/storage.js';
+import { digestProblem } from '../registry/digest.js';
 import { isForeignLayer, isIndexType, formatPlatform, type Descriptor, type Platform } from '../registry/media-types.js';
 import type { EventSink } from './events.js';
 
@@ -20,8 +21,12 @@ export interface PlanOptions {
   sourceReference: string;
   targets: ImportTarget[];
   force: boolean;
+  /** Manifests an image may carry (ACR import: 50, for every import). */
   maxManifests: number;
-  maxLayerSize: number;
+  /** --max-layer-size: for every source when given; otherwise ACR's 2 GiB, for public sources only. */
+  maxLayerSize?: number;
+  /** Bytes of manifests one import may fetch (default {@link MANIFEST_BYTES_BUDGET}). */
+  maxManifestBytes?: number;
   includeForeignLayers: boolean;
   /** Concurrent manifest GETs. */
   concurrency: number;
@@ -67,6 +72,23 @@ export interface ImportPlan {
 
 /** Indexes nested deeper than this are refused: real images nest one or two levels. */
 export const MAX_INDEX_DEPTH = 8;
+/** ACR import's limits: 50 manifests per image from any source, 2 GiB per layer from public registries. */
+export const ACR_MAX_MANIFESTS = 50;
+export const ACR_PUBLIC_LAYER_LIMIT = 2 * 1024 ** 3;
+/** Manifest bytes one import may fetch: 50 large manifests fit many times over; a flood of 4 MiB ones does not. */
+export const MANIFEST_BYTES_BUDGET = 32 * 1024 ** 2;
+/**
+ * Registries that are public by purpose: ACR's "imported from public registries" covers them, with
+ * or without credentials. Any other source counts as public when it was read anonymously.
+ */
+const PUBLIC_REGISTRIES = /^(docker\.io|ghcr\.io|quay\.io|gcr\.io|mcr\.microsoft\.com|registry\.k8s\.io|public\.ecr\.aws|nvcr\.io|registry\.gitlab\.com)$/i;
+
+/** Why the source counts as a public registry for ACR's layer limit, or undefined when it does not. */
+export function publicSourceReason(source: Pick<ReadOnlyStorage, 'name' | 'anonymous'>): string | undefined {
+  if (PUBLIC_REGISTRIES.test(source.name)) return `${source.name} is a public registry`;
+  if (source.anonymous) return `${source.name} was read anonymously, as a public registry is`;
+  return undefined;
+}
 
 export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorage, o: PlanOptions): Promise<ImportPlan> {
   // Each request in flight listens on the signal: --concurrency above 10 is not a leak.
@@ -88,8 +110,10 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
   }
 
   const limit = pLimit(o.concurrency);
+  const budget = new ManifestBudget(o, head.digest);
   const seen = new Map<string, Promise<ManifestNode>>();
-  const fetchNode = (digest: string, platform: Platform | undefined, path: string[]): Promise<ManifestNode> => {
+  const fetchNode = (d: Pick<Descriptor, 'digest' | 'size' | 'platform'>, path: string[]): Promise<ManifestNode> => {
+    const digest = d.digest;
     if (path.includes(digest)) {
       throw new AcrImportError('integrity', `The index ${path[path.length - 1]} refers to itself (directly or through ${path.length - 1} other indexes): ${digest}.`);
     }
@@ -98,7 +122,13 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
     }
     let node = seen.get(digest);
     if (!node) {
-      node = limit(() => source.fetchManifest(o.sourceRepository, digest, o.signal)).then((m) => toNode(m, platform, [...path, digest]));
+      node = limit(async () => {
+        // A sibling's refusal stops the walk: children still queued are not fetched.
+        budget.throwIfRefused();
+        const m = await source.fetchManifest(o.sourceRepository, digest, o.signal);
+        budget.fetched(m);
+        return m;
+      }).then((m) => toNode(m, d.platform, [...path, digest]));
       seen.set(digest, node);
     }
     return node;
@@ -108,22 +138,22 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
     const node: ManifestNode = { digest: m.digest, mediaType: m.mediaType, bytes: m.bytes, platform, children: [], blobs: [] };
     const children = childDescriptors(m);
     if (children) {
-      node.children = await Promise.all(children.map((d) => fetchNode(d.digest, d.platform, path)));
+      // Counted as they are found, before any is fetched: an index of 300 children costs one GET.
+      budget.discovered(children);
+      node.children = await Promise.all(children.map((d) => fetchNode(d, path)));
     } else {
       node.blobs = blobDescriptors(m);
     }
     return node;
   };
-  const root = await fetchNode(head.digest, undefined, []);
+  const root = await fetchNode({ digest: head.digest, size: 0 }, []).catch((err) => {
+    throw budget.refusal ?? err;
+  });
 
   const manifests = postOrder(root);
   // The limit counts the manifests an image carries: an index's children (at every level), or 1.
   const manifestCount = root.children.length ? manifests.length - 1 : 1;
-  if (manifestCount > o.maxManifests) {
-    throw new AcrImportError('limit', `The image has ${manifestCount} manifests, more than the limit of ${o.maxManifests} (ACR import allows 50 per image).`, {
-      hint: 'Raise it with --max-manifests if the target registry accepts more.',
-    });
-  }
+  const layerLimit = layerSizeLimit(source, o.maxLayerSize);
 
   const unique = new Map<string, Descriptor>();
   for (const m of manifests) for (const b of m.blobs) if (!unique.has(b.digest)) unique.set(b.digest, b);
@@ -131,10 +161,10 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
   const foreign = o.includeForeignLayers ? [] : all.filter(isForeignLayer);
   const blobs = all.filter((b) => o.includeForeignLayers || !isForeignLayer(b)).sort((a, b) => b.size - a.size);
   // Only what is copied counts: a foreign layer left out (old Windows bases run to several GiB) moves no bytes.
-  const tooLarge = blobs.find((b) => b.size > o.maxLayerSize);
-  if (tooLarge) {
-    throw new AcrImportError('limit', `Layer ${tooLarge.digest} is ${formatBytes(tooLarge.size)}, over the ${formatBytes(o.maxLayerSize)} layer size limit (ACR import allows 2 GiB from public registries).`, {
-      hint: 'Raise it with --max-layer-size if the target registry accepts larger layers.',
+  const tooLarge = layerLimit && blobs.find((b) => b.size > layerLimit.bytes);
+  if (layerLimit && tooLarge) {
+    throw new AcrImportError('limit', `Layer ${tooLarge.digest} is ${formatBytes(tooLarge.size)}, over the ${formatBytes(layerLimit.bytes)} layer size limit: ${layerLimit.rule}.`, {
+      hint: 'Change it with --max-layer-size if the target registry accepts larger layers.',
     });
   }
   return {
@@ -205,11 +235,79 @@ function blobDescriptors(m: FetchedManifest): Descriptor[] {
 
 function checkDescriptor(d: unknown, parent: string): Descriptor {
   const x = d as Partial<Descriptor> | null;
-  if (!x || typeof x.digest !== 'string' || !/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(x.digest) || typeof x.size !== 'number' || x.size < 0 || typeof x.mediaType !== 'string') {
+  if (!x || typeof x.digest !== 'string' || !Number.isSafeInteger(x.size) || (x.size as number) < 0 || typeof x.mediaType !== 'string') {
     throw new AcrImportError('integrity', `Manifest ${parent} holds a malformed descriptor: ${JSON.stringify(d)?.slice(0, 200)}.`);
   }
+  // The rules a digest typed by a user follows: an md5 child is not fetched, let alone trusted.
+  const problem = digestProblem(x.digest);
+  if (problem) throw new AcrImportError('integrity', `Manifest ${parent} holds a descriptor with an invalid digest ${JSON.stringify(x.digest.slice(0, 200))}: ${problem}.`);
   return x as Descriptor;
 }
+
+/**
+ * The manifest limits, checked while the graph is walked: children count as soon as their index
+ * is read, before one of them is fetched, and the bytes of manifests fetched (or announced by
+ * their descriptors) stay within a budget.
+ */
+class ManifestBudget {
+  private readonly found = new Set<string>();
+  /** Declared sizes of manifests found and not fetched yet. */
+  private readonly announced = new Map<string, number>();
+  private bytes = 0;
+  refusal?: AcrImportError;
+
+  constructor(
+    private readonly o: Pick<PlanOptions, 'maxManifests' | 'maxManifestBytes'>,
+    private readonly root: string,
+  ) {}
+
+  private get maxBytes(): number {
+    return this.o.maxManifestBytes ?? MANIFEST_BYTES_BUDGET;
+  }
+
+  discovered(children: Descriptor[]): void {
+    for (const c of children) {
+      if (c.digest === this.root || this.found.has(c.digest)) continue;
+      this.found.add(c.digest);
+      this.announced.set(c.digest, c.size);
+      this.bytes += c.size;
+    }
+    if (this.found.size > this.o.maxManifests) {
+      const rule = this.o.maxManifests === ACR_MAX_MANIFESTS ? `ACR import's limit of ${ACR_MAX_MANIFESTS} manifests per image, for every import` : `the limit set with --max-manifests (ACR import's own is ${ACR_MAX_MANIFESTS}, for every import)`;
+      this.refuse(`The image has at least ${this.found.size} manifests, more than ${this.o.maxManifests}: ${rule}. No child manifest beyond the limit was fetched.`, 'Raise it with --max-manifests if the target registry accepts more.');
+    }
+    this.checkBytes();
+  }
+
+  fetched(m: FetchedManifest): void {
+    this.bytes += m.bytes.length - (this.announced.get(m.digest) ?? 0);
+    this.announced.delete(m.digest);
+    this.checkBytes();
+  }
+
+  throwIfRefused(): void {
+    if (this.refusal) throw this.refusal;
+  }
+
+  private checkBytes(): void {
+    if (this.bytes <= this.maxBytes) return;
+    this.refuse(`The image's manifests come to more than ${formatBytes(this.maxBytes)} (${formatBytes(this.bytes)} fetched or announced), the budget for manifests in one import; refusing to fetch more.`);
+  }
+
+  private refuse(message: string, hint?: string): never {
+    this.refusal ??= new AcrImportError('limit', message, { hint });
+    throw this.refusal;
+  }
+}
+
+/** The layer size limit for this source, and the rule it comes from; undefined when none applies. */
+function layerSizeLimit(source: Parameters<typeof publicSourceReason>[0], flag: number | undefined): { bytes: number; rule: string } | undefined {
+  if (flag !== undefined) return { bytes: flag, rule: 'the limit set with --max-layer-size, for every source' };
+  const why = publicSourceReason(source);
+  if (!why) return undefined;
+  return { bytes: ACR_PUBLIC_LAYER_LIMIT, rule: `ACR import allows ${formatBytes(ACR_PUBLIC_LAYER_LIMIT)} per layer from public registries, and ${why}` };
+}
+
 
 function postOrder(root: ManifestNode): ManifestNode[] {
   const out: ManifestNode[] = [];

@@ -6,6 +6,9 @@
  * server started by global setup.
  *
  *   GET|HEAD /layers/<seed>/<size>/<gzip|none>/<digest>   (Range supported)
+ *   GET /flood/<bytes>[?announce]   hostile: that many zero bytes whatever a descriptor declared,
+ *                                   streamed as the client reads (Content-Length only with ?announce)
+ *   GET /redirect?to=<url>          302 to any URL (a private address, plain http, ...)
  *   GET /_requests   JSON log;   DELETE /_requests  clears it
  */
 import * as http from 'node:http';
@@ -21,6 +24,8 @@ export interface ForeignRequestRecord {
   /** Foreign layer hosts must not get registry credentials; tests assert on this. */
   hadAuthorization: boolean;
   status: number;
+  /** Body bytes written before the response ended or the client went away (/flood). */
+  bytesSent?: number;
 }
 
 export interface RunningForeignLayerServer {
@@ -68,6 +73,14 @@ export async function startForeignLayerServer(opts: { port?: number } = {}): Pro
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(msg);
     };
+    const flood = /^\/flood\/(\d+)$/.exec(u.pathname);
+    if (flood && req.method === 'GET') return sendFlood(res, rec, Number(flood[1]), u.searchParams.has('announce'));
+    if (u.pathname === '/redirect' && u.searchParams.get('to')) {
+      rec.status = 302;
+      res.writeHead(302, { location: u.searchParams.get('to')! });
+      res.end();
+      return;
+    }
     const m = /^\/layers\/([^/]+)\/(\d+)\/(gzip|none)\/([^/]+)$/.exec(u.pathname);
     if (!m || (req.method !== 'GET' && req.method !== 'HEAD')) return fail(404, 'not found');
     const seed = decodeURIComponent(m[1]!);
@@ -116,4 +129,22 @@ export async function startForeignLayerServer(opts: { port?: number } = {}): Pro
     },
     stop: () => l.close(),
   };
+}
+
+/** Writes `total` zero bytes in 64 KiB chunks, only as fast as the client reads, counting what left. */
+function sendFlood(res: http.ServerResponse, rec: ForeignRequestRecord, total: number, announce: boolean): void {
+  rec.status = 200;
+  rec.bytesSent = 0;
+  res.writeHead(200, { 'content-type': 'application/octet-stream', ...(announce ? { 'content-length': String(total) } : {}) });
+  const chunk = Buffer.alloc(64 * 1024);
+  const pump = () => {
+    while (rec.bytesSent! < total && !res.destroyed) {
+      const n = Math.min(chunk.length, total - rec.bytesSent!);
+      rec.bytesSent! += n;
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once('drain', pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  res.on('close', () => res.off('drain', pump));
+  pump();
 }

@@ -165,7 +165,7 @@ describe('foreign layers', () => {
     const src = await foreignImage();
     const foreign = src.blobs.find((b) => !b.pushed)!;
     const dst = uniqueRepo('foreign/include');
-    const r = await cli(['-n', open.host, '--source', `${token.host}/${src.repo}:v1`, '-t', `${dst}:v1`, '--include-foreign-layers', '-o', 'json']);
+    const r = await cli(['-n', open.host, '--source', `${token.host}/${src.repo}:v1`, '-t', `${dst}:v1`, '--include-foreign-layers', '--allow-foreign-layer-host', '127.0.0.1', '-o', 'json']);
     expectExit(r, 0);
     expect(r.json().blobs).toMatchObject({ total: 3, copied: 3, foreignSkipped: 0 });
     expect(await blobStatus(open.url, dst, foreign.digest)).toBe(200);
@@ -184,7 +184,7 @@ describe('foreign layers', () => {
     const put = await putRawManifest(token, src.repo, 'dead', json, src.mediaType);
     expect(put.status, put.body).toBe(201);
     const dst = uniqueRepo('foreign/dead');
-    const r = await cli(['-n', open.host, '--source', `${token.host}/${src.repo}:dead`, '-t', `${dst}:v1`, '--include-foreign-layers', '--retries', '0']);
+    const r = await cli(['-n', open.host, '--source', `${token.host}/${src.repo}:dead`, '-t', `${dst}:v1`, '--include-foreign-layers', '--allow-foreign-layer-host', '127.0.0.1', '--retries', '0']);
     expectExit(r, 4);
     expect(r.stderr).toContain(dead);
     expectNoStack(r.stderr);

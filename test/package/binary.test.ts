@@ -1,6 +1,6 @@
 // The single executable (Node SEA) from `npm run build:binary`, run where no node can be found:
 // --version, --help, a real import, and an Entra ID sign-in through the @azure/identity it carries.
-import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pushImage, uniqueRepo, type PushResult } from '../harness/index.js';
@@ -16,7 +16,14 @@ let workDir: string;
 let image: PushResult;
 let sourceRepo: string;
 
+/** The Node the build pins (scripts/build-binary.mjs), and the package-lock entries of the tree. */
+const NODE = { version: /version: '(\d+\.\d+\.\d+)'/.exec(readFileSync(join(root, 'scripts', 'build-binary.mjs'), 'utf8'))![1]! };
+const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; integrity?: string }> };
+
 beforeAll(async () => {
+  // The pinned Node comes from the npm registry, beyond what tests may reach: `npm test` fetches it first.
+  const cached = join(root, 'node_modules', '.cache', 'acr-import', `node-v${NODE.version}-${process.platform}-${process.arch}`, 'bin', 'node');
+  if (!existsSync(cached)) throw new Error(`Node ${NODE.version} for the binary is not fetched yet: run \`node scripts/build-binary.mjs --fetch-node\` (npm test does) and run this again.`);
   sourceRepo = uniqueRepo('pkg-bin-src');
   const [build] = await Promise.all([
     exec('npm', ['run', 'build:binary'], { cwd: root, env: toolEnv(), timeoutMs: 150_000 }),
@@ -32,6 +39,15 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(() => removeScratch());
+
+interface CdxComponent {
+  type: string;
+  group?: string;
+  name: string;
+  version: string;
+  purl: string;
+  hashes?: { alg: string; content: string }[];
+}
 
 /** Runs the binary with PATH holding no node and nothing else of this machine's environment. */
 function acrImport(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Exec> {
@@ -86,5 +102,52 @@ describe('the single executable', () => {
     } finally {
       await identity.close();
     }
+  });
+});
+
+describe('what the single executable is made of', () => {
+  it('is built on the pinned LTS Node from the npm registry, not on the node that ran the build', () => {
+    const major = Number(NODE.version.split('.')[0]);
+    // Even majors become LTS; 22 is the oldest line still supported.
+    expect(major % 2).toBe(0);
+    expect(major).toBeGreaterThanOrEqual(22);
+    const bytes = readFileSync(built);
+    // Node carries its own release URLs (process.release): they name the version it is.
+    expect(bytes.includes(`node-v${NODE.version}-headers.tar.gz`)).toBe(true);
+    if (process.version !== `v${NODE.version}`) expect(bytes.includes(`node-${process.version}-headers.tar.gz`)).toBe(false);
+  });
+
+  it('embeds no path of the machine that built it', () => {
+    const bytes = readFileSync(built);
+    // The SEA blob records its main script's name: built from an absolute path, that was the project's.
+    for (const path of [root.replace(/\/+$/, ''), '.sea-build-', 'node_modules/.cache']) {
+      expect(bytes.includes(path), `the binary contains ${path}`).toBe(false);
+    }
+  });
+
+  it('ships a CycloneDX SBOM naming each bundled package at its locked version and hash, and the Node runtime', () => {
+    const sbom = JSON.parse(readFileSync(`${built}.cdx.json`, 'utf8')) as { bomFormat: string; specVersion: string; serialNumber: string; metadata: { component: { name: string; version: string } }; components: CdxComponent[] };
+    expect(sbom).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.5', metadata: { component: { name: packageJson.name, version: packageJson.version } } });
+    expect(sbom.serialNumber).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const byName = new Map(sbom.components.map((c) => [c.group ? `${c.group}/${c.name}` : c.name, c]));
+    for (const name of ['@azure/identity', '@azure/container-registry', 'undici', 'commander', 'p-limit', 'chalk']) {
+      const c = byName.get(name);
+      expect(c, name).toBeDefined();
+      const locked = lock.packages[`node_modules/${name}`]!;
+      expect(c!.version).toBe(locked.version);
+      expect(c!.purl).toBe(`pkg:npm/${name.replace('@', '%40')}@${locked.version}`);
+      expect(c!.hashes).toEqual([{ alg: 'SHA-512', content: Buffer.from(locked.integrity!.slice('sha512-'.length), 'base64').toString('hex') }]);
+    }
+    // Build and test tools ship nothing, and are not listed.
+    for (const name of ['vitest', 'esbuild', 'typescript', 'postject', 'tsx']) expect(byName.has(name), name).toBe(false);
+    expect(byName.get('node')).toMatchObject({ type: 'platform', version: NODE.version });
+  });
+
+  it('ships the licence notices of every package in it, and of Node', () => {
+    const notices = readFileSync(`${built}.THIRD-PARTY-LICENSES.txt`, 'utf8');
+    const sbom = JSON.parse(readFileSync(`${built}.cdx.json`, 'utf8')) as { components: CdxComponent[] };
+    for (const c of sbom.components.filter((x) => x.type === 'library')) expect(notices).toContain(`${c.group ? `${c.group}/` : ''}${c.name}@${c.version} (`);
+    expect(notices).toContain(`Node.js ${NODE.version} (the runtime of this executable)`);
+    expect(notices).toMatch(/Node\.js is licensed for use as follows/);
   });
 });

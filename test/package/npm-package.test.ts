@@ -53,8 +53,9 @@ describe('the tarball', () => {
     expect(entries).toContain('bin/acr-import.js');
     expect(entries).toContain('dist/bundle/main.js');
     expect(entries).toContain('dist/bundle/THIRD-PARTY-LICENSES.txt');
+    expect(entries).toContain('dist/bundle/sbom.cdx.json');
     for (const e of entries) {
-      expect(e, e).toMatch(/^(package\.json|README\.md|LICENSE|bin\/acr-import\.js|dist\/bundle\/(main\.js|THIRD-PARTY-LICENSES\.txt|chunks\/[\w-]+\.js))$/);
+      expect(e, e).toMatch(/^(package\.json|README\.md|LICENSE|bin\/acr-import\.js|dist\/bundle\/(main\.js|THIRD-PARTY-LICENSES\.txt|sbom\.cdx\.json|chunks\/[\w-]+\.js))$/);
     }
     expect(tarballBytes).toBeLessThan(1024 * 1024);
   });
@@ -72,6 +73,29 @@ describe('the tarball', () => {
     const pkgDir = join(installDir, 'node_modules', 'acr-import');
     const unpacked = entries.reduce((sum, e) => sum + statSync(join(pkgDir, e)).size, 0);
     expect(unpacked).toBeLessThan(3 * 1024 * 1024);
+  });
+
+  it('publishes a CycloneDX SBOM of the bundled packages (all devDependencies), and CI audits exactly those', async () => {
+    const sbomPath = join(installDir, 'node_modules', 'acr-import', 'dist', 'bundle', 'sbom.cdx.json');
+    const sbom = JSON.parse(readFileSync(sbomPath, 'utf8')) as { bomFormat: string; components: { group?: string; name: string; version: string }[] };
+    expect(sbom.bomFormat).toBe('CycloneDX');
+    const names = sbom.components.map((c) => (c.group ? `${c.group}/${c.name}` : c.name));
+    const dev = packageJson as unknown as { devDependencies: Record<string, string> };
+    for (const name of ['@azure/identity', '@azure/container-registry', 'undici', 'commander', 'chalk', 'ora', 'p-limit']) {
+      expect(names, name).toContain(name);
+      expect(dev.devDependencies[name], `${name} is a devDependency`).toBeDefined();
+    }
+    expect(names).not.toContain('vitest');
+    // The audit step's throwaway project holds each of them, with the tree's locked integrity.
+    const printed = ok(await exec('node', [join(root, 'scripts', 'audit-bundle.mjs'), '--print-lock', sbomPath], { env: toolEnv() }), 'audit-bundle --print-lock');
+    const auditLock = JSON.parse(printed.stdout) as { packages: Record<string, { version?: string; integrity?: string; dependencies?: Record<string, string> }> };
+    const treeLock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { integrity?: string }> };
+    for (const c of sbom.components) {
+      const name = c.group ? `${c.group}/${c.name}` : c.name;
+      const path = Object.keys(auditLock.packages).find((p) => p.endsWith(`node_modules/${name}`) && auditLock.packages[p]!.version === c.version);
+      expect(path, `${name}@${c.version} audited`).toBeDefined();
+      expect(auditLock.packages[path!]!.integrity).toBe(treeLock.packages[path!]!.integrity);
+    }
   });
 
   it('keeps the heavy modules out of what --help loads', () => {

@@ -10,17 +10,23 @@ import { blobUploads, cleanEnv, cli, expectExit, listTags, skopeoCopyAll } from 
 const open = inject('openRegistry');
 const BIN = new URL('../../bin/acr-import.js', import.meta.url).pathname;
 
-function runUntilSignal(args: string[], signal: NodeJS.Signals, afterMs: number): Promise<{ code: number | null; stderr: string }> {
+/** Runs the CLI and sends `signal` once `ready()` holds (the copy is under way), polled every 50 ms. */
+function runUntilSignal(args: string[], signal: NodeJS.Signals, ready: () => boolean): Promise<{ code: number | null; stderr: string }> {
   if (!existsSync(new URL('../../dist/cli/main.js', import.meta.url))) throw new Error('dist/ is missing: run `npm run build` first (npm test does it).');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv({ CI: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.resume();
-    const timer = setTimeout(() => child.kill(signal), afterMs);
+    // Not a fixed delay: on a loaded machine the process may not have installed its handlers yet.
+    const timer = setInterval(() => {
+      if (!ready()) return;
+      clearInterval(timer);
+      child.kill(signal);
+    }, 50);
     child.on('error', reject);
     child.on('close', (code) => {
-      clearTimeout(timer);
+      clearInterval(timer);
       resolve({ code, stderr });
     });
   });
@@ -40,10 +46,17 @@ describe.each([
     const dest = uniqueRepo('dst');
     const args = ['--name', target.host, '--source', `${source.host}/${repo}:v1`, '-t', `${dest}:v1`];
 
-    const t0 = Date.now();
-    const stopped = await runUntilSignal(args, signal, 1500);
+    // Signalled once a hung download has started and some blob is already in the target.
+    const hung = () => source.requests.some((q) => q.kind === 'blob' && q.method === 'GET' && slow.includes(q.reference!));
+    const uploading = () => blobUploads(target.requests).some((q) => q.status === 201 || q.status === 202);
+    let signalledAt = 0;
+    const stopped = await runUntilSignal(args, signal, () => {
+      const now = hung() && uploading();
+      if (now) signalledAt = Date.now();
+      return now;
+    });
     expect(stopped.code).toBe(exitCode);
-    expect(Date.now() - t0).toBeLessThan(8000); // it did not wait for the hung downloads
+    expect(Date.now() - signalledAt).toBeLessThan(5000); // it did not wait for the hung downloads (10 s)
     expect(stopped.stderr).toMatch(new RegExp(`${signal} received`));
     expect(stopped.stderr).toMatch(/No tag was written/);
     expect(stopped.stderr).not.toMatch(/^\s+at /m);
