@@ -6,11 +6,12 @@
 #
 # Sign in first (az login, a service principal in AZURE_* variables, or docker login to the
 # target). For Docker Hub sources, set ACR_IMPORT_SOURCE_USERNAME / ACR_IMPORT_SOURCE_PASSWORD
-# to avoid anonymous pull limits. Re-running is cheap: an image already in place is a HEAD request.
+# with ACR_IMPORT_SOURCE_REGISTRY=docker.io to avoid anonymous pull limits (the token then goes
+# to Docker Hub only). Until the package is published, ACR_IMPORT="npx --yes ./acr-import-0.1.0.tgz". Re-running is cheap: an image already in place is a HEAD request.
 set -euo pipefail
 
 : "${ACR_NAME:?set ACR_NAME to the target registry name or login server}"
-ACR_IMPORT=${ACR_IMPORT:-"npx --yes acr-import"}
+ACR_IMPORT=${ACR_IMPORT:-"npx --yes acr-import@0.1.0"}
 
 default_images() {
   cat <<'LIST'

@@ -1,24 +1,13 @@
 // The quick-start demo: two local registries, a multi-arch image seeded into one, imported into
-// the other with acr-import, and the result checked with skopeo. Installs docker-registry with
-// apt-get when it is missing.
+// the other with acr-import, and the result checked with skopeo. Installs what it needs with
+// apt-get when it is missing (scripts/prerequisites.mjs, as `npm test` does).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { pushImage, startRegistry } from '../test/harness/index.js';
-
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
-function ensureInstalled(packages: Record<string, string>): void {
-  const missing = Object.entries(packages).filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg);
-  if (!missing.length) return;
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  console.log(`Installing ${missing.join(', ')} with apt-get…`);
-  execFileSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'update', '-qq'], { stdio: 'inherit' });
-  execFileSync(sudo[0] ?? 'apt-get', [...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-}
+// @ts-expect-error: a plain .mjs script, shared with `npm test`, has no type declarations.
+import { ensurePrerequisites } from './prerequisites.mjs';
 
 async function main(): Promise<void> {
-  ensureInstalled({ 'docker-registry': 'docker-registry', skopeo: 'skopeo' });
+  if ((ensurePrerequisites() as string[]).length) throw new Error('prerequisites are missing (see above)');
   const source = await startRegistry();
   const target = await startRegistry();
   try {

@@ -2,9 +2,9 @@
 // `~/.docker/config.json`) and its credential helpers. Secrets never appear in messages.
 
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir as osHomedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AcrImportError } from '../errors.js';
 
 export type Credential =
@@ -65,8 +65,30 @@ export interface DockerConfigOptions {
  */
 export async function dockerConfigCredential(registry: string, options: DockerConfigOptions = {}): Promise<Credential | undefined> {
   const env = options.env ?? process.env;
-  const dir = env.DOCKER_CONFIG ? env.DOCKER_CONFIG : join(options.homedir ?? osHomedir(), '.docker');
-  const file = join(dir, 'config.json');
+  return configFileCredential(dockerConfigFile(env, options.homedir), registry, options);
+}
+
+/** A credentials file in the docker config format (docker's config.json, containers' auth.json). */
+export interface ConfigFile {
+  path: string;
+  /** How messages name it: 'the docker config file'. */
+  label: string;
+  /** The variable that moves it, for the hint when it is broken. */
+  variable?: string;
+}
+
+/** `$DOCKER_CONFIG/config.json`, or `~/.docker/config.json`. */
+export function dockerConfigFile(env: NodeJS.ProcessEnv, homedir = osHomedir()): ConfigFile {
+  const dir = env.DOCKER_CONFIG ? env.DOCKER_CONFIG : join(homedir, '.docker');
+  return { path: join(dir, 'config.json'), label: 'the docker config file', variable: 'DOCKER_CONFIG' };
+}
+
+/**
+ * Credentials for `registry` from one file in the docker config format: credHelpers[registry],
+ * then the `auths` entry, then credsStore. Undefined when the file or an entry does not exist.
+ */
+export async function configFileCredential(file: ConfigFile, registry: string, options: DockerConfigOptions = {}): Promise<Credential | undefined> {
+  const env = options.env ?? process.env;
   const config = await readConfig(file);
   if (config === undefined) return undefined;
 
@@ -105,18 +127,71 @@ export async function dockerConfigCredential(registry: string, options: DockerCo
   return undefined;
 }
 
+// --- acr-import login / logout --------------------------------------------------------------------
+
+/**
+ * Stores `username:password` for `registry` in the docker config's `auths` (base64 `auth`, as
+ * `docker login` writes without a credential store), keeping every other entry and setting. The
+ * file is written whole to a temporary file and renamed, readable by its owner only (0600).
+ * Returns the file and the key written.
+ */
+export async function storeDockerLogin(registry: string, username: string, password: string, options: { env?: NodeJS.ProcessEnv; homedir?: string } = {}): Promise<{ file: string; key: string; shadowedBy?: string }> {
+  const file = dockerConfigFile(options.env ?? process.env, options.homedir);
+  const config = (await readConfig(file)) ?? {};
+  const auths = { ...(objectField(config, 'auths', file) ?? {}) };
+  const hostname = normaliseRegistry(registry);
+  const hub = DOCKER_HUB_HOSTS.includes(hostname);
+  // Replace the entry docker would read, if there is one; else use docker's own key.
+  const key = findKey(auths, hub ? DOCKER_HUB_HOSTS : [hostname], hub) ?? (hub ? DOCKER_HUB_AUTH_KEY : hostname);
+  auths[key] = { auth: Buffer.from(`${username}:${password}`, 'utf8').toString('base64') };
+  await writeConfig(file.path, { ...config, auths });
+  // A credential helper for the registry is read first: the new entry would not be used.
+  const helpers = objectField(config, 'credHelpers', file);
+  const helperKey = helpers ? findKey(helpers, hub ? DOCKER_HUB_HOSTS : [hostname], hub) : undefined;
+  const shadowedBy = helperKey !== undefined ? `docker-credential-${String(helpers![helperKey])} (credHelpers)` : undefined;
+  return { file: file.path, key, ...(shadowedBy ? { shadowedBy } : {}) };
+}
+
+/** Removes `registry`'s `auths` entries from the docker config. Resolves to whether there was one. */
+export async function removeDockerLogin(registry: string, options: { env?: NodeJS.ProcessEnv; homedir?: string } = {}): Promise<{ file: string; removed: boolean }> {
+  const file = dockerConfigFile(options.env ?? process.env, options.homedir);
+  const config = await readConfig(file);
+  const auths = config && objectField(config, 'auths', file);
+  if (!config || !auths) return { file: file.path, removed: false };
+  const hostname = normaliseRegistry(registry);
+  const hub = DOCKER_HUB_HOSTS.includes(hostname);
+  const rest = { ...auths };
+  let removed = false;
+  // Every spelling of the registry, so that no older entry is read in its place.
+  for (let key = findKey(rest, hub ? DOCKER_HUB_HOSTS : [hostname], hub); key !== undefined; key = findKey(rest, hub ? DOCKER_HUB_HOSTS : [hostname], hub)) {
+    delete rest[key];
+    removed = true;
+  }
+  if (removed) await writeConfig(file.path, { ...config, auths: rest });
+  return { file: file.path, removed };
+}
+
+async function writeConfig(path: string, config: JsonObject): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o600 });
+  // The mode given to writeFile is masked by the umask; the file holds secrets, so say it again.
+  await chmod(temp, 0o600);
+  await rename(temp, path);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 type JsonObject = Record<string, unknown>;
 
-async function readConfig(file: string): Promise<JsonObject | undefined> {
+async function readConfig(file: ConfigFile): Promise<JsonObject | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readFile(file.path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw new AcrImportError('usage', `cannot read the docker config file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new AcrImportError('usage', `cannot read ${file.label} ${file.path}: ${(err as Error).message}`, { cause: err });
   }
   if (text.replace(/^\uFEFF/, '').trim() === '') return {}; // docker treats an empty file as an empty config
   let parsed: unknown;
@@ -124,23 +199,29 @@ async function readConfig(file: string): Promise<JsonObject | undefined> {
     parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch {
     // JSON.parse messages quote the text near the error, which may be a secret: leave them out.
-    throw new AcrImportError('usage', `the docker config file ${file} is not valid JSON`, {
-      hint: 'fix or remove the file, or point DOCKER_CONFIG at another directory',
+    throw new AcrImportError('usage', `${file.label} ${file.path} is not valid JSON`, {
+      hint: `fix or remove the file${file.variable ? `, or point ${file.variable} elsewhere` : ''}`,
     });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new AcrImportError('usage', `the docker config file ${file} is not a JSON object`);
+    throw new AcrImportError('usage', `${file.label} ${file.path} is not a JSON object`);
   }
   return parsed as JsonObject;
 }
 
-function objectField(config: JsonObject, name: string, file: string): JsonObject | undefined {
+function objectField(config: JsonObject, name: string, file: ConfigFile): JsonObject | undefined {
   const value = config[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new AcrImportError('usage', `"${name}" in the docker config file ${file} is not a JSON object`);
+    throw new AcrImportError('usage', `"${name}" in ${file.label} ${file.path} is not a JSON object`);
   }
   return value as JsonObject;
+}
+
+/** Whether two names are one registry ('docker.io' and 'index.docker.io' are; case does not matter). */
+export function sameRegistry(a: string, b: string): boolean {
+  const [x, y] = [normaliseRegistry(a), normaliseRegistry(b)];
+  return x === y || (DOCKER_HUB_HOSTS.includes(x) && DOCKER_HUB_HOSTS.includes(y));
 }
 
 /** 'GHCR.io', 'https://ghcr.io/', 'ghcr.io/v2/' → 'ghcr.io' */
@@ -179,7 +260,7 @@ function hasCredentials(entry: unknown): boolean {
   return ['auth', 'username', 'password', 'identitytoken', 'registrytoken'].some((f) => typeof e[f] === 'string' && e[f] !== '');
 }
 
-function authsEntryCredential(entry: unknown, key: string, file: string): Credential | undefined {
+function authsEntryCredential(entry: unknown, key: string, file: ConfigFile): Credential | undefined {
   const e = entry as JsonObject;
   const str = (field: string): string | undefined => (typeof e[field] === 'string' && e[field] !== '' ? (e[field] as string) : undefined);
 
@@ -195,7 +276,7 @@ function authsEntryCredential(entry: unknown, key: string, file: string): Creden
     const decoded = Buffer.from(auth.trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (!/^[A-Za-z0-9+/=_-]+$/.test(auth.trim()) || colon < 0) {
-      throw new AcrImportError('usage', `the "auth" entry for ${key} in the docker config file ${file} is not base64 of user:password`, {
+      throw new AcrImportError('usage', `the "auth" entry for ${key} in ${file.label} ${file.path} is not base64 of user:password`, {
         hint: `log in again (docker login ${key}) or fix the entry`,
       });
     }
@@ -210,12 +291,12 @@ async function helperCredential(
   helper: string,
   serverUrl: string,
   run: (helper: string, serverUrl: string) => Promise<string>,
-  file: string,
+  file: ConfigFile,
   setting: 'credHelpers' | 'credsStore',
 ): Promise<Credential | undefined> {
   const program = `docker-credential-${helper}`;
   if (/[/\\]/.test(helper) || helper.startsWith('.')) {
-    throw new AcrImportError('usage', `"${setting}" in the docker config file ${file} names an invalid credential helper ${JSON.stringify(helper)}`);
+    throw new AcrImportError('usage', `"${setting}" in ${file.label} ${file.path} names an invalid credential helper ${JSON.stringify(helper)}`);
   }
   let stdout: string;
   try {
@@ -223,8 +304,8 @@ async function helperCredential(
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stdout?: unknown; stderr?: unknown; killed?: boolean; signal?: unknown; timedOut?: boolean };
     if (e.code === 'ENOENT') {
-      throw new AcrImportError('auth', `the docker credential helper ${program} (from "${setting}" in ${file}) was not found on PATH`, {
-        hint: `install ${program}, or remove "${setting}" from ${file}`,
+      throw new AcrImportError('auth', `the docker credential helper ${program} (from "${setting}" in ${file.path}) was not found on PATH`, {
+        hint: `install ${program}, or remove "${setting}" from ${file.path}`,
         cause: err,
       });
     }
@@ -233,7 +314,9 @@ async function helperCredential(
     if (e.timedOut || e.killed) {
       throw new AcrImportError('auth', `the docker credential helper ${program} did not answer in time (for ${serverUrl})`, { cause: err });
     }
-    const detail = firstLine(output) || firstLine(e.message ?? '');
+    // Only what the helper wrote to stderr: its stdout may hold the secret. execFile's message
+    // ("Command failed: …") quotes both, so it is left out too.
+    const detail = typeof e.stderr === 'string' ? firstLine(e.stderr) : '';
     throw new AcrImportError('auth', `the docker credential helper ${program} failed for ${serverUrl}${detail ? `: ${detail}` : ''}`, {
       cause: err,
     });

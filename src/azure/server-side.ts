@@ -16,6 +16,7 @@ import { ManifestLocker, type LockedManifest } from './lock.js';
 import { wholeNumber } from './options.js';
 import { AzureSession } from './session.js';
 import { explicitSecret } from '../cli/credentials.js';
+import { USER_AGENT } from '../version.js';
 
 /** Seconds between polls when ARM sends no Retry-After. */
 export const POLL_INTERVAL_ENV = 'ACR_IMPORT_POLL_INTERVAL';
@@ -72,6 +73,7 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
 
   const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
   const transport = new Transport({
+    userAgent: USER_AGENT,
     timeoutMs: wholeNumber(o.timeout ?? '60', '--timeout') * 1000,
     retry: { maxAttempts: wholeNumber(o.retries ?? '4', '--retries') + 1 },
     debug: o.debug ? (line) => c.debug(line) : undefined,
@@ -92,7 +94,7 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
     }
     const sourceImage = `${sourceRef.repository}${sourceRef.digest ? `@${sourceRef.digest}` : `:${sourceRef.tag ?? 'latest'}`}`;
     const stdinSecret = o.passwordStdin ? await readStdinSecret(ctx.stdin) : undefined;
-    const secret = explicitSecret('source', { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, ctx.env, stdinSecret);
+    const secret = explicitSecret('source', sourceRef.registry, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, ctx.env, stdinSecret);
     const credentials = secret.password ? { ...(secret.username ? { username: secret.username } : {}), password: secret.password } : undefined;
 
     // Like az: an ACR source in the subscription is named by its resource ID, so that the service

@@ -259,7 +259,7 @@ export class AzureSession {
       return { ...r, acr: await this.isAcr(host) };
     }
     if (mode === 'entra') {
-      const explicit = explicitSecret(side, input, this.env, stdinSecret);
+      const explicit = explicitSecret(side, registry, input, this.env, stdinSecret);
       if (explicit.username && explicit.username !== ACR_REFRESH_TOKEN_USER) {
         throw usageError(`${flag} entra signs in with Entra ID; a username (${explicit.username}) does not go with it.`, 'Give only a password (an Entra ID access token), or use another auth mode for a username and password.');
       }

@@ -8,6 +8,8 @@ import { AcrImportError } from '../errors.js';
 import type { Console } from '../output/console.js';
 import { formatBytes } from '../copy/plan.js';
 import { readStdinSecret } from '../cli/credentials.js';
+import { skipTlsVerifyHosts } from '../cli/skip-tls-verify.js';
+import { USER_AGENT } from '../version.js';
 import { RegistryClient, type FetchedManifest } from '../registry/client.js';
 import { formatPlatform, isIndexType, type Descriptor, type Platform } from '../registry/media-types.js';
 import { validateDigest, validateRepository, validateTag } from '../reference.js';
@@ -26,6 +28,7 @@ export interface ShowManifestsOptions {
   subscription?: string;
   output?: 'text' | 'json';
   insecureRegistry?: string[];
+  skipTlsVerify?: string[];
   timeout?: string;
   retries?: string;
   debug?: boolean;
@@ -87,14 +90,18 @@ export async function runShowManifests(registryArg: string, repositoryArg: strin
   const { repository, reference } = parseRepositoryArg(repositoryArg);
   const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
   const transport = new Transport({
+    userAgent: USER_AGENT,
     insecureRegistries: o.insecureRegistry ?? [],
+    skipTlsVerify: skipTlsVerifyHosts(o.skipTlsVerify ?? [], cloud, ctx.env, c),
     timeoutMs: wholeNumber(o.timeout ?? '60', '--timeout') * 1000,
     retry: { maxAttempts: wholeNumber(o.retries ?? '4', '--retries') + 1 },
     debug: o.debug ? (line) => c.debug(line) : undefined,
   });
   const session = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
+  let registryName = registryArg;
   try {
     const { loginServer } = await session.resolveRegistry(registryArg, '<registry>');
+    registryName = loginServer;
     const stdinSecret = o.passwordStdin ? await readStdinSecret(ctx.stdin) : undefined;
     const signIn = await session.signIn('source', loginServer, loginServer, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, o.authMode ?? 'auto', stdinSecret);
     c.debug(`credentials for ${loginServer}: ${signIn.from}`);
@@ -111,9 +118,22 @@ export async function runShowManifests(registryArg: string, repositoryArg: strin
     if (o.output === 'json') ctx.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     else ctx.stdout.write(formatTable(rows));
     return rows;
+  } catch (err) {
+    throw withMissingRepositoryHint(err, registryName, repository);
   } finally {
     await transport.close().catch(() => undefined);
   }
+}
+
+/** A bare 404 for the repository itself says what to check. */
+function withMissingRepositoryHint(err: unknown, registry: string, repository: string): unknown {
+  if (!(err instanceof AcrImportError) || err.kind !== 'not-found' || err.hint) return err;
+  const hub = /(^|\.)docker\.io$/.test(registry) && !repository.includes('/');
+  const hint = [
+    `Check the repository name (it is case-sensitive)${hub ? `; Docker Hub's official images are under library/ (library/${repository})` : ''}.`,
+    'List the repositories with `az acr repository list --name <registry>` or `skopeo list-tags docker://<registry>/<repository>`; a token limited to other repositories also sees a 404.',
+  ].join(' ');
+  return new AcrImportError('not-found', err.message, { hint, cause: err });
 }
 
 // --- ACR: @azure/container-registry -----------------------------------------------------------

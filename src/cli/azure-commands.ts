@@ -30,9 +30,9 @@ export function registerAzureCommands(program: Command, run: CommandRunner): voi
     .addOption(new Option('-o, --output <format>', 'output format: a text table, or json').choices(['text', 'json']).default('text'))
     .option('--subscription <id>', 'Azure subscription to look a bare registry name up in (env AZURE_SUBSCRIPTION_ID)');
   addOutputOptions(addRequestOptions(addConnectionOptions(cmd, 'Azure cloud for bare registry names'))).action(async (registry: string, repository: string, opts: Record<string, unknown>) =>
-    run(withLists(opts, ['insecureRegistry']), async (ctx) => {
+    run(withLists(opts, ['insecureRegistry', 'skipTlsVerify']), async (ctx) => {
       const { runShowManifests } = await import('../azure/show-manifests.js');
-      await runShowManifests(registry, repository, withLists(opts, ['insecureRegistry']), ctx);
+      await runShowManifests(registry, repository, withLists(opts, ['insecureRegistry', 'skipTlsVerify']), ctx);
     }),
   );
 }

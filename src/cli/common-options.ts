@@ -18,6 +18,7 @@ export function withLists<T extends Record<string, unknown>>(opts: T, names: str
 export function addConnectionOptions(cmd: Command, cloudHelp: string): Command {
   return cmd
     .option('--insecure-registry <host>', 'reach this registry over plain http (repeatable; loopback always is)', collect)
+    .option('--skip-tls-verify <host>', 'do not verify the TLS certificate of this registry (repeatable; never for Entra ID or ARM); a private CA is better trusted with NODE_EXTRA_CA_CERTS', collect)
     .addOption(new Option('--cloud <name>', cloudHelp).choices(CLOUD_NAMES).env('AZURE_CLOUD'));
 }
 
@@ -30,6 +31,6 @@ export function addRequestOptions(cmd: Command): Command {
 export function addOutputOptions(cmd: Command): Command {
   return cmd
     .option('--debug', 'trace every HTTP request (credentials redacted)')
-    .option('-q, --quiet', 'print errors only')
-    .option('--no-color', 'no colours (also NO_COLOR)');
+    .option('-q, --quiet', 'print errors only: no progress, summary or warnings')
+    .option('--no-color', 'no colours (also NO_COLOR, FORCE_COLOR=0, TERM=dumb)');
 }

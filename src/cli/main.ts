@@ -3,11 +3,43 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AcrImportError, EXIT_CODES, exitCodeOf } from '../errors.js';
 import { Console } from '../output/console.js';
+import { errorJson, jsonText } from '../output/json-result.js';
 import { redactLibraryLogs } from '../transport/library-logs.js';
-import { registerAzureCommands } from './azure-commands.js';
+import { registerAzureCommands, type CommandRunner } from './azure-commands.js';
+import { registerCompletionCommand } from './completion.js';
+import { registerLoginCommands } from './login.js';
 import { VERSION } from '../version.js';
 import { addConnectionOptions, addOutputOptions, addRequestOptions, collect, withLists } from './common-options.js';
 
+/** `import --help` examples, as az shows them. A test parses each one. */
+export const IMPORT_EXAMPLES: [string, string][] = [
+  ['Import an image from Docker Hub into an ACR (signs in to the ACR with Entra ID through the Azure CLI)', 'acr-import --name myregistry --source docker.io/library/hello-world:latest --image hello-world:latest'],
+  ['Import from a private registry, the token read from standard input', 'printf \'%s\' "$GHCR_TOKEN" | acr-import --name myregistry --source ghcr.io/myorg/app:1.0 --username me --password-stdin'],
+  ['Import by digest from another ACR named by its resource ID, untagged', 'acr-import --name myregistry --registry /subscriptions/0000/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/other --source app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef --repository app'],
+  ['Into any OCI registry, moving an existing tag; the result as JSON for a pipeline', 'acr-import --name 127.0.0.1:5000 --source mcr.microsoft.com/dotnet/runtime:8.0 --image dotnet/runtime:8.0 --force --output json'],
+  ['See what would be copied, writing nothing', 'acr-import --name myregistry --source docker.io/library/nginx:1.27 --dry-run'],
+  ['Let ACR run the import itself, as az acr import does', 'acr-import --name myregistry --source docker.io/library/nginx:1.27 --server-side'],
+];
+
+/** Whether argv asks for json, for the error object of a failure before the flags are parsed. */
+function wantsJson(argv: string[]): boolean {
+  return argv.some((a, i) => a === '-ojson' || a === '--output=json' || ((a === '-o' || a === '--output') && argv[i + 1] === 'json'));
+}
+
+/**
+ * A reader that went away (`acr-import --help | head -3`) is not an error: writes to a closed pipe
+ * are dropped instead of ending the process with an EPIPE stack trace. Whatever was asked still
+ * runs to its end, and the exit code is its own.
+ */
+const guarded = new WeakSet<NodeJS.WritableStream>();
+function dropBrokenPipe(stream: NodeJS.WritableStream): void {
+  if (guarded.has(stream)) return;
+  guarded.add(stream);
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
+}
 
 export function buildProgram(run: (opts: Record<string, unknown>) => Promise<void>, out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Command {
   const program = new Command('acr-import')
@@ -27,10 +59,10 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .option('-t, --image <repo[:tag]>', 'target repository and tag (repeatable); default: the source path', collect)
     .option('--repository <repo>', 'target repository for an untagged copy (repeatable)', collect)
     .option('-r, --registry <registry>', 'source registry (ACR name, login server or ACR resource ID); --source is then repo[:tag|@digest]')
-    .option('-u, --username <user>', 'source registry user name (env ACR_IMPORT_SOURCE_USERNAME)')
+    .option('-u, --username <user>', 'source registry user name (env ACR_IMPORT_SOURCE_USERNAME, for the registry in ACR_IMPORT_SOURCE_REGISTRY)')
     .option('-p, --password <password>', 'source registry password or token; alone, an access token (for an ACR, an Entra ID token to exchange) (env ACR_IMPORT_SOURCE_PASSWORD)')
     .option('--password-stdin', 'read the source password from standard input')
-    .option('--target-username <user>', 'target registry user name (env ACR_IMPORT_TARGET_USERNAME)')
+    .option('--target-username <user>', 'target registry user name (env ACR_IMPORT_TARGET_USERNAME; ACR_IMPORT_TARGET_REGISTRY limits it to one registry)')
     .option('--target-password <password>', 'target registry password or token (env ACR_IMPORT_TARGET_PASSWORD)')
     .option('--target-password-stdin', 'read the target password from standard input')
     .option('--force', 'move target tags that point at another image (default: refuse, writing nothing)')
@@ -50,10 +82,11 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .addOption(new Option('--source-auth-mode <mode>', 'source sign-in: auto (Entra ID for an ACR without other credentials), entra, docker (flags, environment, docker config), anonymous').choices(['auto', 'entra', 'docker', 'anonymous']).default('auto'))
     .addOption(new Option('--target-auth-mode <mode>', 'target sign-in: auto, entra, docker or anonymous, as for the source').choices(['auto', 'entra', 'docker', 'anonymous']).default('auto'))
     .option('--lock', 'lock the imported manifests afterwards (canWrite and canDelete false; ACR targets with Entra ID sign-in)');
-  addOutputOptions(addRequestOptions(importCommand)).action(async (opts: Record<string, unknown>) => run(withLists(opts, ['image', 'repository', 'insecureRegistry'])));
+  addOutputOptions(addRequestOptions(importCommand)).action(async (opts: Record<string, unknown>) => run(withLists(opts, ['image', 'repository', 'insecureRegistry', 'skipTlsVerify'])));
+  importCommand.addHelpText('after', `\nExamples:\n${IMPORT_EXAMPLES.map(([what, cmd]) => `  ${what}:\n    ${cmd}\n`).join('\n')}`);
   program.addHelpText(
     'after',
-    '\nimport is the default command: `acr-import --name … --source …` runs it. Its flags: acr-import import --help\n\nExample:\n  acr-import --name myregistry --source docker.io/library/hello-world:latest --image hello-world:latest',
+    `\nimport is the default command: \`acr-import --name … --source …\` runs it. Its flags and more examples: acr-import import --help\n\nExample:\n  ${IMPORT_EXAMPLES[0]![1]}`,
   );
 
   return program;
@@ -65,41 +98,58 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
   redactLibraryLogs(process.env);
   const stderr = io.stderr ?? process.stderr;
   const stdout = io.stdout ?? process.stdout;
-  let console = new Console({ stream: stderr });
+  dropBrokenPipe(stdout);
+  dropBrokenPipe(stderr);
+  let console = new Console({ stream: stderr, env });
+  let json = wantsJson(argv);
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) process.exit(sig === 'SIGTERM' ? EXIT_CODES.interrupted + 13 : EXIT_CODES.interrupted);
     signalled = sig;
-    console.info(`\n${sig} received: cancelling uploads and stopping (press again to quit at once).`);
+    // Only a person at a terminal presses Ctrl-C twice; a service manager's SIGTERM gets no advice.
+    console.info(sig === 'SIGINT' ? `\n${sig} received: cancelling uploads and stopping (press again to quit at once).` : `${sig} received: cancelling uploads and stopping.`);
     controller.abort(new AcrImportError('interrupted', `Interrupted by ${sig}. No tag was written for an incomplete image; run the same command again to finish.`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  const setUp = (opts: Record<string, unknown>) => {
+    console = new Console({ stream: stderr, env, quiet: Boolean(opts.quiet), debug: Boolean(opts.debug), color: opts.color !== false });
+    json = opts.output === 'json';
+  };
   const program = buildProgram(async (opts) => {
-    console = new Console({ stream: stderr, quiet: Boolean(opts.quiet), debug: Boolean(opts.debug), color: opts.color !== false });
+    setUp(opts);
     const { runImport } = await import('./run-import.js');
     await runImport(opts as never, { console, stdout, env, signal: controller.signal, stdin: io.stdin });
   }, { stdout, stderr });
-  registerAzureCommands(program, async (opts, task) => {
-    console = new Console({ stream: stderr, quiet: Boolean(opts.quiet), debug: Boolean(opts.debug), color: opts.color !== false });
+  const runCommand: CommandRunner = async (opts, task) => {
+    setUp(opts);
     await task({ console, stdout, env, signal: controller.signal, stdin: io.stdin });
-  });
+  };
+  registerAzureCommands(program, runCommand);
+  registerLoginCommands(program, runCommand);
+  registerCompletionCommand(program, stdout);
+  // On a failure, -o json prints one error object on stdout; people's words stay on stderr.
+  const fail = (err: unknown, code: number): number => {
+    console.error(err);
+    if (json) stdout.write(jsonText(errorJson(err, code)));
+    return code;
+  };
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version end here too, successfully.
-      return err.exitCode === 0 ? 0 : EXIT_CODES.usage;
+      // --help and --version end here too, successfully; commander has printed its message.
+      if (err.exitCode === 0) return 0;
+      if (json) stdout.write(jsonText(errorJson(new AcrImportError('usage', err.message.replace(/^error: /, '')), EXIT_CODES.usage)));
+      return EXIT_CODES.usage;
     }
     if (signalled || (err as Error)?.name === 'AbortError') {
-      console.error(controller.signal.reason ?? err);
-      return signalled === 'SIGTERM' ? 143 : EXIT_CODES.interrupted;
+      return fail(controller.signal.reason ?? err, signalled === 'SIGTERM' ? 143 : EXIT_CODES.interrupted);
     }
-    console.error(err);
-    return exitCodeOf(err);
+    return fail(err, exitCodeOf(err));
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

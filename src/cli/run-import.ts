@@ -16,7 +16,10 @@ import { header, Transport } from '../transport/http.js';
 import type { Console } from '../output/console.js';
 import { createProgress } from '../output/progress.js';
 import { buildSummary, printSummary, type RateLimit } from '../output/summary.js';
-import { readStdinSecret } from './credentials.js';
+import { importResultJson, jsonText, noteSide } from '../output/json-result.js';
+import { USER_AGENT } from '../version.js';
+import { environmentSecret, readStdinSecret } from './credentials.js';
+import { skipTlsVerifyHosts } from './skip-tls-verify.js';
 import { sourceFor, targetsFor } from './targets.js';
 import { usageError } from '../errors.js';
 import { parseSize } from './parse.js';
@@ -43,6 +46,7 @@ export interface ImportOptions extends AzureImportFlags {
   includeForeignLayers?: boolean;
   allowForeignLayerHost?: string[];
   insecureRegistry: string[];
+  skipTlsVerify: string[];
   cloud?: string;
   timeout: string;
   retries: string;
@@ -58,6 +62,7 @@ export interface RunContext {
 }
 
 export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void> {
+  if (o.serverSide && o.skipTlsVerify?.length) throw usageError('--skip-tls-verify does not apply with --server-side: ACR reaches the registries itself.');
   if (o.serverSide) {
     const file = [parseStorageSpec(o.source, '--source'), parseStorageSpec(o.name, '--name')].find((s) => s.transport !== 'registry');
     if (file) throw usageError(`--server-side imports from registry to registry; ${formatStorageSpec(file)} is a file. Leave out --server-side.`);
@@ -75,7 +80,9 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   if (o.wait === false) c.warn('--no-wait only applies to imports run by the ACR service; this import runs here and waits.');
 
   const transport = new Transport({
+    userAgent: USER_AGENT,
     insecureRegistries: o.insecureRegistry,
+    skipTlsVerify: skipTlsVerifyHosts(o.skipTlsVerify ?? [], cloud, ctx.env, c),
     timeoutMs: positiveInt(o.timeout, '--timeout') * 1000,
     // --retries 0 is a valid choice: one attempt per request, no retry.
     retry: { maxAttempts: positiveInt(o.retries, '--retries', 0) + 1 },
@@ -100,6 +107,7 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   const targetSpec = parseStorageSpec(o.name, '--name');
   let source: ReadOnlyStorage | undefined;
   let target: Storage | undefined;
+  const hosts: { source?: string; target?: string } = {};
   try {
     let targetServer: string;
     if (targetSpec.transport === 'registry') targetServer = (await azure.resolveRegistry(o.name, '--name')).loginServer;
@@ -125,6 +133,13 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
       sourceReference = opened.reference;
       sourceRef = { registry: sourceText, host: '', repository: opened.repository, tag: opened.tag, digest: opened.tag ? undefined : opened.reference };
       if (!opened.repository && !o.image.length && !o.repository.length) throw usageError(`${sourceText} names no repository to import into; give the target with -t REPO:TAG.`);
+    }
+    Object.assign(hosts, { source: sourceRef.registry, target: targetServer });
+    // Only a registry side reads credentials from the environment.
+    const registrySides = [...(source ? [] : [['source', sourceRef.registry] as const]), ...(target ? [] : [['target', targetServer] as const])];
+    for (const [side, registry] of registrySides) {
+      const ignored = environmentSecret(side, registry, ctx.env).ignored;
+      if (ignored) c.warn(ignored);
     }
     const targets = targetsFor(o.image, o.repository, sourceRef);
     if (target && targets.some((t) => !t.tag)) throw usageError(`${targetServer} names images by tag; give -t NAME:TAG for it, not --repository.`);
@@ -174,11 +189,14 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
       stats,
       dryRun: Boolean(o.dryRun),
       durationMs: Date.now() - started,
-      rateLimit: rateLimit.remaining ? rateLimit : undefined,
+      rateLimit: rateLimit.remaining ? rateLimit : null,
     });
     printSummary(c, summary);
     const locked = lock ? await lock.afterImport(plan, targets, { dryRun: Boolean(o.dryRun), console: c, signal: ctx.signal }) : undefined;
-    if (o.output === 'json') ctx.stdout.write(`${JSON.stringify(locked ? { ...summary, locked } : summary, null, 2)}\n`);
+    if (o.output === 'json') ctx.stdout.write(jsonText(importResultJson(summary, locked)));
+  } catch (err) {
+    noteSide(err, hosts);
+    throw err;
   } finally {
     await Promise.all([source?.close?.(), target?.close?.()]).catch(() => undefined);
     await transport.close().catch(() => undefined);

@@ -1,5 +1,6 @@
 // Human output: everything goes to stderr (stdout is kept for --output json), coloured unless
-// NO_COLOR, --no-color or a non-TTY says otherwise. Debug lines are already redacted upstream.
+// NO_COLOR, FORCE_COLOR=0, TERM=dumb, --no-color or a non-TTY says otherwise. Debug lines are
+// already redacted upstream.
 import { Chalk, type ChalkInstance } from 'chalk';
 import { AcrImportError } from '../errors.js';
 import { redactText } from '../transport/redact.js';
@@ -10,6 +11,18 @@ export interface ConsoleOptions {
   color?: boolean;
   debug?: boolean;
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where NO_COLOR, FORCE_COLOR and TERM are read; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Whether to colour a stream. chalk's own detection ignores NO_COLOR and looks only at
+ * process.stdout, so the decision is made here, once, for every coloured thing we print.
+ */
+export function colourWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, flag = true): boolean {
+  const force = env.FORCE_COLOR;
+  if (!flag || env.NO_COLOR || env.TERM === 'dumb' || force === '0' || force === 'false') return false;
+  return Boolean(stream.isTTY) || force !== undefined;
 }
 
 export class Console {
@@ -17,12 +30,14 @@ export class Console {
   readonly stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   readonly quiet: boolean;
   readonly debugEnabled: boolean;
+  readonly color: boolean;
+  readonly env: NodeJS.ProcessEnv;
 
   constructor(o: ConsoleOptions = {}) {
     this.stream = o.stream ?? process.stderr;
-    // chalk ignores NO_COLOR itself, so the level is decided here.
-    const color = o.color !== false && !process.env.NO_COLOR && Boolean(this.stream.isTTY || process.env.FORCE_COLOR);
-    this.paint = new Chalk({ level: color ? 1 : 0 });
+    this.env = o.env ?? process.env;
+    this.color = colourWanted(this.stream, this.env, o.color !== false);
+    this.paint = new Chalk({ level: this.color ? 1 : 0 });
     this.quiet = Boolean(o.quiet);
     this.debugEnabled = Boolean(o.debug);
   }
@@ -39,8 +54,9 @@ export class Console {
     if (!this.quiet) this.write(this.paint.green(sanitizeForDisplay(line)));
   }
 
+  /** Warnings are not errors: --quiet leaves them out. */
   warn(line: string): void {
-    this.write(this.paint.yellow(`Warning: ${sanitizeForDisplay(line)}`));
+    if (!this.quiet) this.write(this.paint.yellow(`Warning: ${sanitizeForDisplay(line)}`));
   }
 
   debug(line: string): void {

@@ -17,7 +17,7 @@ export interface Progress {
 
 export function interactive(c: Console): boolean {
   const s = c.stream;
-  return Boolean(s.isTTY) && (s.columns ?? 0) > 0 && !process.env.CI && process.env.TERM !== 'dumb';
+  return Boolean(s.isTTY) && (s.columns ?? 0) > 0 && !c.env.CI && c.env.TERM !== 'dumb';
 }
 
 export async function createProgress(c: Console, totalBytes: number): Promise<Progress> {
@@ -65,11 +65,15 @@ function plainProgress(c: Console): Progress {
 
 async function spinnerProgress(c: Console, totalBytes: number): Promise<Progress> {
   const { default: ora } = await import('ora');
-  const spinner: Ora = ora({ stream: c.stream, text: 'Copying' }).start();
+  // ora colours its spinner on its own; the console has decided whether colour is wanted.
+  const spinner: Ora = ora({ stream: c.stream, text: 'Copying', color: c.color ? 'cyan' : false }).start();
   const active = new Map<string, { size: number; bytes: number; started: number }>();
   let doneBytes = 0;
   const render = () => {
-    const lines = [`Copying ${formatBytes(doneBytes)} of ${formatBytes(totalBytes)}`];
+    // Bytes of blobs still in flight count too: a few large blobs half done are most of the work.
+    let inFlight = 0;
+    for (const b of active.values()) inFlight += b.bytes;
+    const lines = [`Copying ${formatBytes(doneBytes + inFlight)} of ${formatBytes(totalBytes)}`];
     for (const [digest, b] of active) {
       if (b.size < LARGE_BLOB) continue;
       const secs = Math.max(0.001, (Date.now() - b.started) / 1000);

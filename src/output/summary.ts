@@ -19,13 +19,16 @@ export interface ImportSummary {
   dryRun: boolean;
   /** Every target already held this exact image: nothing was fetched or written. */
   upToDate: boolean;
+  /** Every manifest the run walked, children before parents, the root last; none on a no-op. */
   manifests: { digest: string; mediaType: string; platform?: string }[];
+  /** manifests.length: one way of counting, the index(es) included. */
   manifestCount: number;
   blobs: { total: number; copied: number; mounted: number; skipped: number; foreignSkipped: number };
   bytesCopied: number;
   totalBytes: number;
   durationMs: number;
-  rateLimit?: RateLimit;
+  /** Docker Hub's pull limit as last seen; null when the source sent none. */
+  rateLimit: RateLimit | null;
 }
 
 export function buildSummary(args: {
@@ -35,9 +38,11 @@ export function buildSummary(args: {
   stats?: CopyStats;
   dryRun: boolean;
   durationMs: number;
-  rateLimit?: RateLimit;
+  /** Docker Hub's pull limit as last seen; null when the source sent none. */
+  rateLimit: RateLimit | null;
 }): ImportSummary {
   const { plan, stats } = args;
+  const manifests = plan.manifests.map((m) => ({ digest: m.digest, mediaType: m.mediaType, ...(m.platform ? { platform: formatPlatform(m.platform) } : {}) }));
   return {
     source: args.source,
     sourceDigest: plan.digest,
@@ -50,8 +55,8 @@ export function buildSummary(args: {
     })),
     dryRun: args.dryRun,
     upToDate: plan.targets.every((t) => t.action === 'unchanged'),
-    manifests: plan.manifests.map((m) => ({ digest: m.digest, mediaType: m.mediaType, ...(m.platform ? { platform: formatPlatform(m.platform) } : {}) })),
-    manifestCount: plan.manifestCount,
+    manifests,
+    manifestCount: manifests.length,
     blobs: {
       // Per target repository, like the counts below (a second repository mounts from the first).
       total: plan.blobs.length * new Set(plan.targets.filter((t) => t.action !== 'unchanged').map((t) => t.repository)).size,
@@ -63,7 +68,7 @@ export function buildSummary(args: {
     bytesCopied: stats?.bytesUploaded ?? 0,
     totalBytes: plan.totalBytes,
     durationMs: args.durationMs,
-    ...(args.rateLimit ? { rateLimit: args.rateLimit } : {}),
+    rateLimit: args.rateLimit ?? null,
   };
 }
 

@@ -2,7 +2,7 @@
 // redirects, bounded retries shared per host, a redacted debug trace, and network errors typed once.
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
+import { buildConnector, EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
 import { AcrImportError } from '../errors.js';
 import { isLoopbackHost } from '../reference.js';
 import { redactHeader, redactUrl } from './redact.js';
@@ -51,6 +51,8 @@ export interface TransportOptions {
   debug?: (line: string) => void;
   /** TLS CA certificates to trust besides the system's (tests; users set NODE_EXTRA_CA_CERTS). */
   ca?: string | Buffer;
+  /** Registries (`host` or `host:port`) whose TLS certificate is not verified (--skip-tls-verify). */
+  skipTlsVerify?: string[];
 }
 
 export function header(headers: ResponseHeaders, name: string): string | undefined {
@@ -73,7 +75,7 @@ export class Transport {
       keepAliveTimeout: 30_000,
       headersTimeout: timeout,
       bodyTimeout: timeout,
-      connect: options.ca ? { ca: options.ca } : undefined,
+      connect: connector(options),
     });
     this.redirecting = this.direct.compose(interceptors.redirect({ maxRedirections: 5 }));
     this.insecure = new Set((options.insecureRegistries ?? []).map((h) => h.toLowerCase()));
@@ -184,7 +186,7 @@ export class Transport {
     }
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL|ERR_SSL/i.test(code) || /certificate/i.test(String((err as Error)?.message))) {
       return new AcrImportError('network', `TLS failure talking to ${url.host}: ${(err as Error).message} (${code}).`, {
-        hint: 'For a registry with a private CA, point NODE_EXTRA_CA_CERTS at the CA file; for a plain-http registry, name it with --insecure-registry.',
+        hint: `For a registry with a private CA, point NODE_EXTRA_CA_CERTS at the CA file; for a self-signed certificate, --skip-tls-verify ${url.host}; for a plain-http registry, --insecure-registry.`,
         cause: err,
       });
     }
@@ -196,6 +198,23 @@ export class Transport {
     }
     return err;
   }
+}
+
+/**
+ * The TLS connector: verification is skipped for the hosts named in skipTlsVerify and no other,
+ * decided per connection, so a redirect from such a registry to another host is verified.
+ */
+function connector(options: TransportOptions): buildConnector.BuildOptions | buildConnector.connector | undefined {
+  const base = options.ca ? { ca: options.ca } : {};
+  const skip = new Set((options.skipTlsVerify ?? []).map((h) => h.toLowerCase()));
+  if (!skip.size) return options.ca ? base : undefined;
+  const verified = buildConnector(base);
+  const unverified = buildConnector({ ...base, rejectUnauthorized: false });
+  return (opts, callback) => {
+    const host = opts.hostname.toLowerCase();
+    const named = skip.has(host) || skip.has(`${host}:${opts.port || (opts.protocol === 'https:' ? '443' : '80')}`);
+    (named ? unverified : verified)(opts, callback);
+  };
 }
 
 function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {

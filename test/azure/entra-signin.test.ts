@@ -94,7 +94,7 @@ describe('credentials given for an ACR', () => {
   it('takes the environment variables too, and a refused token fails as auth', async () => {
     const repo = uniqueRepo('azure/password-env');
     await pushImage(acrAdmin(), repo, 'v1', { kind: 'image' });
-    const r = await cli(['-n', open.host, '--source', `${acr.host}/${repo}:v1`, '--source-auth-mode', 'entra'], { env: azureTestEnv({ ACR_IMPORT_SOURCE_PASSWORD: 'wrong-token' }) });
+    const r = await cli(['-n', open.host, '--source', `${acr.host}/${repo}:v1`, '--source-auth-mode', 'entra'], { env: azureTestEnv({ ACR_IMPORT_SOURCE_PASSWORD: 'wrong-token', ACR_IMPORT_SOURCE_REGISTRY: acr.host }) });
     expectCode(r, 3);
     expect(r.stderr).toMatch(/refused the Entra ID token/);
     expect(r.stderr).not.toContain('wrong-token');

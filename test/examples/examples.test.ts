@@ -37,9 +37,10 @@ beforeAll(async () => {
   source = await startRegistry();
   target = await startRegistry({ auth: { kind: 'htpasswd' } });
   work = mkdtempSync(join(tmpdir(), 'acr-import-examples-'));
-  // `npx [--yes] acr-import …` → this checkout's CLI.
+  // `npx [--yes] acr-import@<this version> …` → this checkout's CLI (the examples pin the version).
   const shim = join(work, 'npx');
-  writeFileSync(shim, `#!/bin/sh\nwhile [ "$1" = "--yes" ] || [ "$1" = "-y" ]; do shift; done\n[ "$1" = "acr-import" ] || { echo "unexpected: npx $*" >&2; exit 99; }\nshift\nexec "${process.execPath}" "${join(root, 'bin/acr-import.js')}" "$@"\n`);
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  writeFileSync(shim, `#!/bin/sh\nwhile [ "$1" = "--yes" ] || [ "$1" = "-y" ]; do shift; done\n[ "$1" = "acr-import@${version}" ] || { echo "unexpected: npx $*" >&2; exit 99; }\nshift\nexec "${process.execPath}" "${join(root, 'bin/acr-import.js')}" "$@"\n`);
   chmodSync(shim, 0o755);
   const images = ['library/alpine:3.20', 'library/debian:bookworm-slim', 'library/node:20-alpine', 'library/nginx:1.27', 'dotnet/runtime:8.0', 'library/hello-world:latest'];
   for (const ref of images) {

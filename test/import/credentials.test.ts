@@ -1,12 +1,12 @@
-// Where credentials come from (flags, standard input, environment, docker config), that each side
-// gets its own, and that --debug shows none of them.
+// Where credentials come from (flags, standard input, environment bound to a registry, docker
+// config, containers auth.json), that each side gets its own, and that --debug shows none of them.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, inject, it } from 'vitest';
-import { pushImage, startRegistry, startTokenRegistry, stopAfterAll, uniqueRepo } from '../harness/index.js';
+import { pushImage, startProxy, startRegistry, startTokenRegistry, stopAfterAll, uniqueRepo } from '../harness/index.js';
 import { cleanEnv, cli, expectExit, skopeoRaw } from './helpers.js';
 
 const open = inject('openRegistry');
@@ -43,12 +43,84 @@ describe('source credentials', () => {
     expect(empty.stderr).toMatch(/standard input/);
   });
 
-  it('environment variables ACR_IMPORT_SOURCE_USERNAME / _PASSWORD', async () => {
+  it('environment variables ACR_IMPORT_SOURCE_USERNAME / _PASSWORD, bound by ACR_IMPORT_SOURCE_REGISTRY', async () => {
     const src = await pushImage(htpasswd, uniqueRepo('cred/src-env'), 'v1', { kind: 'image' });
     const dst = uniqueRepo('cred/src-env-dst');
-    const env = cleanEnv({ ACR_IMPORT_SOURCE_USERNAME: auth.username, ACR_IMPORT_SOURCE_PASSWORD: auth.password });
+    const env = cleanEnv({ ACR_IMPORT_SOURCE_USERNAME: auth.username, ACR_IMPORT_SOURCE_PASSWORD: auth.password, ACR_IMPORT_SOURCE_REGISTRY: htpasswd.host });
     expectExit(await cli(['-n', open.host, '--source', `${htpasswd.host}/${src.repo}:v1`, '-t', `${dst}:v1`], { env }), 0);
     expect((await skopeoRaw(`${open.host}/${dst}:v1`)).equals(src.bytes)).toBe(true);
+  });
+});
+
+describe('environment credentials are bound to a registry', () => {
+  // A script signs in to one registry (here the htpasswd one, as it would to Docker Hub), then
+  // imports from another (a recording proxy in front of the open registry, as mcr.microsoft.com).
+  const secret = `hub-token-${randomBytes(8).toString('hex')}`;
+  const sent = (proxy: { requests: { requestHeaders: Record<string, string> }[] }) => proxy.requests.filter((q) => q.requestHeaders.authorization !== undefined);
+
+  it('a token bound to one registry is never sent to another source', async () => {
+    const other = await stopAfterAll(startProxy({ upstream: open.url }));
+    const src = await pushImage(open, uniqueRepo('cred/bound-src'), 'v1', { kind: 'image' });
+    const env = cleanEnv({ ACR_IMPORT_SOURCE_USERNAME: 'hub-user', ACR_IMPORT_SOURCE_PASSWORD: secret, ACR_IMPORT_SOURCE_REGISTRY: 'docker.io' });
+    const r = await cli(['-n', open.host, '--source', `${other.host}/${src.repo}:v1`, '-t', `${uniqueRepo('cred/bound-dst')}:v1`], { env });
+    expectExit(r, 0);
+    expect(other.requests.length).toBeGreaterThan(0);
+    expect(sent(other)).toEqual([]);
+    expect(r.stderr).toContain(`are for docker.io (ACR_IMPORT_SOURCE_REGISTRY), so they are not sent to ${other.host}`);
+    expect(r.stderr).not.toContain(secret);
+  });
+
+  it('unbound source variables are not used for any source, and a warning says how to bind them', async () => {
+    const other = await stopAfterAll(startProxy({ upstream: open.url }));
+    const src = await pushImage(open, uniqueRepo('cred/unbound-src'), 'v1', { kind: 'image' });
+    const env = cleanEnv({ ACR_IMPORT_SOURCE_USERNAME: 'hub-user', ACR_IMPORT_SOURCE_PASSWORD: secret });
+    const r = await cli(['-n', open.host, '--source', `${other.host}/${src.repo}:v1`, '-t', `${uniqueRepo('cred/unbound-dst')}:v1`], { env });
+    expectExit(r, 0);
+    expect(sent(other)).toEqual([]);
+    expect(r.stderr).toContain(`Set ACR_IMPORT_SOURCE_REGISTRY=${other.host} to use them`);
+    // -q prints errors only: the warning goes too.
+    const quiet = await cli(['-n', open.host, '--source', `${other.host}/${src.repo}:v1`, '-t', `${uniqueRepo('cred/unbound-q')}:v1`, '-q'], { env });
+    expectExit(quiet, 0);
+    expect(quiet.stderr).toBe('');
+  });
+
+  it('Docker Hub names are one registry: ACR_IMPORT_TARGET_REGISTRY=index.docker.io matches docker.io, another host does not', async () => {
+    const { environmentSecret } = await import('../../src/cli/credentials.js');
+    const env = { ACR_IMPORT_TARGET_USERNAME: 'u', ACR_IMPORT_TARGET_PASSWORD: 'p', ACR_IMPORT_TARGET_REGISTRY: 'index.docker.io' };
+    expect(environmentSecret('target', 'docker.io', env)).toEqual({ username: 'u', password: 'p' });
+    expect(environmentSecret('target', 'ghcr.io', env).password).toBeUndefined();
+    // Unbound, the target's are for the one target registry --name names.
+    expect(environmentSecret('target', 'ghcr.io', { ACR_IMPORT_TARGET_PASSWORD: 'p' })).toEqual({ password: 'p' });
+  });
+});
+
+describe('the containers auth.json (skopeo, podman), read after the docker config', () => {
+  function authFile(dir: string, entries: Record<string, { username: string; password: string }>): string {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'auth.json');
+    writeFileSync(file, JSON.stringify({ auths: Object.fromEntries(Object.entries(entries).map(([h, c]) => [h, { auth: Buffer.from(`${c.username}:${c.password}`).toString('base64') }])) }));
+    return file;
+  }
+
+  it('REGISTRY_AUTH_FILE', async () => {
+    const src = await pushImage(htpasswd, uniqueRepo('cred/authjson-src'), 'v1', { kind: 'image' });
+    const file = authFile(mkdtempSync(join(tmpdir(), 'acr-import-authjson-')), { [htpasswd.host]: auth });
+    const dst = uniqueRepo('cred/authjson-dst');
+    const r = await cli(['-n', open.host, '--source', `${htpasswd.host}/${src.repo}:v1`, '-t', `${dst}:v1`, '--debug'], { env: cleanEnv({ REGISTRY_AUTH_FILE: file }) });
+    expectExit(r, 0);
+    expect(r.stderr).toContain(`source credentials: ${file}`);
+    expect((await skopeoRaw(`${open.host}/${dst}:v1`)).equals(src.bytes)).toBe(true);
+  });
+
+  it('$XDG_RUNTIME_DIR/containers/auth.json, and the docker config wins over it', async () => {
+    const src = await pushImage(htpasswd, uniqueRepo('cred/xdg-src'), 'v1', { kind: 'image' });
+    const runtime = mkdtempSync(join(tmpdir(), 'acr-import-xdg-'));
+    authFile(join(runtime, 'containers'), { [htpasswd.host]: auth });
+    const env = cleanEnv({ XDG_RUNTIME_DIR: runtime, REGISTRY_AUTH_FILE: undefined });
+    expectExit(await cli(['-n', open.host, '--source', `${htpasswd.host}/${src.repo}:v1`, '-t', `${uniqueRepo('cred/xdg-dst')}:v1`], { env }), 0);
+    // A (wrong) docker config entry is read first.
+    const wrong = cleanEnv({ XDG_RUNTIME_DIR: runtime, REGISTRY_AUTH_FILE: undefined, DOCKER_CONFIG: dockerConfig({ [htpasswd.host]: { username: auth.username, password: 'not-it' } }) });
+    expectExit(await cli(['-n', open.host, '--source', `${htpasswd.host}/${src.repo}:v1`, '-t', `${uniqueRepo('cred/xdg-wrong')}:v1`], { env: wrong }), 3);
   });
 });
 

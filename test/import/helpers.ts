@@ -18,6 +18,8 @@ export interface CliResult {
 }
 
 export interface ImportJson {
+  schemaVersion: number;
+  ok: boolean;
   source: string;
   sourceDigest: string;
   mediaType: string;
@@ -31,6 +33,8 @@ export interface ImportJson {
   bytesCopied: number;
   totalBytes: number;
   durationMs: number;
+  rateLimit: { limit?: string; remaining: string } | null;
+  locked: unknown[] | null;
 }
 
 /** A writable that keeps what the CLI printed (not a TTY, like CI). */
@@ -47,10 +51,12 @@ export class Capture extends Writable {
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   for (const k of Object.keys(env)) {
-    if (/^ACR_IMPORT_|^AZURE_(?!TOKEN_CREDENTIALS$)|^DOCKER_CONFIG$|^CI$|^FORCE_COLOR$/.test(k)) delete env[k];
+    if (/^ACR_IMPORT_|^AZURE_(?!TOKEN_CREDENTIALS$)|^DOCKER_CONFIG$|^REGISTRY_AUTH_FILE$|^CI$|^FORCE_COLOR$/.test(k)) delete env[k];
   }
-  // No docker config of the machine's user leaks in: an empty one unless a test gives its own.
+  // No docker config or containers auth.json of the machine's user leaks in: empty ones unless a
+  // test gives its own.
   env.DOCKER_CONFIG = emptyDockerConfig;
+  env.REGISTRY_AUTH_FILE = join(emptyDockerConfig, 'auth.json');
   return { ...env, ...extra };
 }
 const emptyDockerConfig = mkdtempSync(join(tmpdir(), 'acr-import-test-dockercfg-'));

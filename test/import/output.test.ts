@@ -11,7 +11,7 @@ import { cleanEnv, cli, expectExit, expectNoStack, skopeoRaw } from './helpers.j
 const open = inject('openRegistry');
 const token = inject('tokenRegistry');
 
-const JSON_FIELDS = ['source', 'sourceDigest', 'mediaType', 'target', 'targets', 'dryRun', 'upToDate', 'manifests', 'manifestCount', 'blobs', 'bytesCopied', 'totalBytes', 'durationMs'].sort();
+const JSON_FIELDS = ['schemaVersion', 'ok', 'source', 'sourceDigest', 'mediaType', 'target', 'targets', 'dryRun', 'upToDate', 'manifests', 'manifestCount', 'blobs', 'bytesCopied', 'totalBytes', 'durationMs', 'rateLimit', 'locked'].sort();
 
 describe('-o json', () => {
   it('prints exactly one JSON object on stdout with the documented fields; people read stderr', async () => {
@@ -26,13 +26,18 @@ describe('-o json', () => {
     const out = r.json();
     expect(Object.keys(out).sort()).toEqual(JSON_FIELDS);
     expect(out).toMatchObject({
+      schemaVersion: 1,
+      ok: true,
       source: `${token.host}/${src.repo}:v1`,
       sourceDigest: src.digest,
       mediaType: MediaTypes.ociIndex,
       target: open.host,
       targets: [{ reference: `${open.host}/${dst}:v1`, action: 'created' }],
       dryRun: false,
-      manifestCount: 2,
+      // Counted one way: every manifest listed, the index included.
+      manifestCount: 3,
+      rateLimit: null,
+      locked: null,
     });
     expect(Object.keys(out.blobs).sort()).toEqual(['copied', 'foreignSkipped', 'mounted', 'skipped', 'total']);
     expect(out.blobs).toEqual({ total: src.blobs.length, copied: src.blobs.length, mounted: 0, skipped: 0, foreignSkipped: 0 });
@@ -62,10 +67,10 @@ describe('-o json', () => {
     expect(quiet.json().sourceDigest).toBe(src.digest);
   });
 
-  it('a failure with -o json leaves stdout empty (no half object for a script to misread)', async () => {
+  it('a failure with -o json prints one error object on stdout (no half result for a script to misread)', async () => {
     const r = await cli(['-n', open.host, '--source', `${open.host}/${uniqueRepo('json/missing')}:v1`, '-o', 'json']);
     expectExit(r, 4);
-    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ schemaVersion: 1, ok: false, error: { exitCode: 4, kind: 'not-found' } });
     expect(r.stderr).toMatch(/^Error: /m);
   });
 });
@@ -114,7 +119,7 @@ describe('a real process (bin/acr-import.js on a fresh build)', () => {
   it('exits with the error code, a message and no stack trace', async () => {
     const r = await spawnCli(['-n', open.host, '--source', `${open.host}/${uniqueRepo('proc/missing')}:v1`, '-o', 'json']);
     expect(r.code).toBe(4);
-    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { exitCode: 4, kind: 'not-found' } });
     expect(r.stderr).toMatch(/^Error: .*not found/m);
     expectNoStack(r.stderr);
     const usage = await spawnCli(['--source', 'x']);

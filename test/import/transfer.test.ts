@@ -218,7 +218,7 @@ describe('--dry-run', () => {
     expect(out.targets).toEqual([{ reference: `${proxy.host}/${dst}:v1`, action: 'would-create' }]);
     expect(out.blobs).toMatchObject({ total: src.blobs.length, copied: 0, mounted: 0, skipped: 0 });
     expect(out.totalBytes).toBe(src.blobs.reduce((n, b) => n + b.size, 0));
-    expect(out.manifestCount).toBe(2);
+    expect(out.manifestCount).toBe(3);
     // The plan, for people: what would be imported, its platforms, where to.
     expect(r.stderr).toContain(src.digest);
     expect(r.stderr).toContain('linux/amd64');

@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { credentialFromUserPassword, dockerConfigCredential, type Credential } from '../../src/auth/docker-config.js';
+import { containersAuthFiles } from '../../src/auth/containers-auth.js';
+import { credentialFromUserPassword, dockerConfigCredential, removeDockerLogin, storeDockerLogin, type Credential } from '../../src/auth/docker-config.js';
 import { AcrImportError } from '../../src/errors.js';
 
 const NULL_GUID = '00000000-0000-0000-0000-000000000000';
@@ -30,6 +31,7 @@ case "$url" in
   empty.example) echo '{"ServerURL":"empty.example","Username":"","Secret":""}' ;;
   garbage.example) echo 'Username=u Secret=GARBAGE-SECRET' ;;
   broken.example) echo 'keychain is locked' >&2; exit 3 ;;
+  leaky.example) echo '{"Username":"u","Secret":"LEAKED-SECRET"}'; echo 'half-done' >&2; exit 2 ;;
   slow.example) sleep 5; echo '{}' ;;
   *) echo 'credentials not found in native keychain'; exit 1 ;;
 esac
@@ -328,6 +330,13 @@ describe('dockerConfigCredential: credential helpers', () => {
     expect(err.message).toContain('keychain is locked');
   });
 
+  it('leaves a failing helper\'s stdout (and the secret in it) out of the error', async () => {
+    const err = await rejection(lookup('leaky.example', { credHelpers: { 'leaky.example': 'test' } }));
+    expect(err.kind).toBe('auth');
+    expect(err.message).toContain('half-done');
+    expect(`${err.message} ${err.hint ?? ''}`).not.toContain('LEAKED-SECRET');
+  });
+
   it('does not quote output that is not JSON (it may hold the secret)', async () => {
     const err = await rejection(lookup('garbage.example', { credsStore: 'test' }));
     expect(err.kind).toBe('auth');
@@ -381,5 +390,37 @@ describe('dockerConfigCredential: credential helpers', () => {
       expect(err.message).toMatch(/docker-credential-fake .*not found on PATH/);
       expect(err.message).toContain('credHelpers');
     });
+  });
+});
+
+describe('storeDockerLogin / removeDockerLogin (acr-import login, logout)', () => {
+  it('writes auths with base64 auth, mode 0600, keeping other entries and settings; logout removes only that entry', async () => {
+    const { env, homedir, file } = setup({ auths: { 'ghcr.io': { auth: b64('g:h') } }, credsStore: 'test', proxies: { default: {} } });
+    const stored = await storeDockerLogin('registry.example:5000', 'alice', 'pa:ss', { env, homedir });
+    expect(stored).toEqual({ file, key: 'registry.example:5000' });
+    const written = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    expect(written).toEqual({ auths: { 'ghcr.io': { auth: b64('g:h') }, 'registry.example:5000': { auth: b64('alice:pa:ss') } }, credsStore: 'test', proxies: { default: {} } });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // What was written is read back as the docker CLI would.
+    expect(await dockerConfigCredential('registry.example:5000', { env, homedir })).toEqual({ kind: 'basic', username: 'alice', password: 'pa:ss' });
+    expect(await removeDockerLogin('registry.example:5000', { env, homedir })).toEqual({ file, removed: true });
+    expect((JSON.parse(readFileSync(file, 'utf8')) as { auths: unknown }).auths).toEqual({ 'ghcr.io': { auth: b64('g:h') } });
+    expect(await removeDockerLogin('registry.example:5000', { env, homedir })).toEqual({ file, removed: false });
+  });
+
+  it('uses docker\'s key for Docker Hub, creates the file, and says when a credential helper answers first', async () => {
+    const { env, homedir, file } = setup();
+    await storeDockerLogin('docker.io', 'hub', 'tok', { env, homedir });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ auths: { 'https://index.docker.io/v1/': { auth: b64('hub:tok') } } });
+    const shadowed = setup({ credHelpers: { 'ghcr.io': 'test' } });
+    expect((await storeDockerLogin('ghcr.io', 'u', 'p', { env: shadowed.env, homedir: shadowed.homedir })).shadowedBy).toBe('docker-credential-test (credHelpers)');
+  });
+});
+
+describe('containersAuthFiles', () => {
+  it('REGISTRY_AUTH_FILE alone; else $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json', () => {
+    expect(containersAuthFiles({ REGISTRY_AUTH_FILE: '/a/auth.json', XDG_RUNTIME_DIR: '/run/user/1' }, '/home/u').map((f) => f.path)).toEqual(['/a/auth.json']);
+    expect(containersAuthFiles({ XDG_RUNTIME_DIR: '/run/user/1' }, '/home/u').map((f) => f.path)).toEqual(['/run/user/1/containers/auth.json', '/home/u/.config/containers/auth.json']);
+    expect(containersAuthFiles({}, '/home/u').map((f) => f.path)).toEqual(['/home/u/.config/containers/auth.json']);
   });
 });
