@@ -54,8 +54,8 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
   const importCommand = program
     .command('import', { isDefault: true })
     .description('copy an image, index or artifact into a registry (the default command)')
-    .requiredOption('-n, --name <registry>', 'target registry: an ACR name (myregistry), a login server (myregistry.azurecr.io, 127.0.0.1:5000, ghcr.io) or an ACR resource ID')
-    .requiredOption('--source <image>', 'source image: host/repo:tag, host/repo@sha256:…, or a Docker Hub name (nginx, library/nginx:1.27)')
+    .requiredOption('-n, --name <registry>', 'target registry: an ACR name (myregistry), a login server (myregistry.azurecr.io, 127.0.0.1:5000, ghcr.io), an ACR resource ID, or oci:DIR / oci-archive:FILE to export to an OCI layout or a tar of one')
+    .requiredOption('--source <image>', 'source image: host/repo:tag, host/repo@sha256:…, a Docker Hub name (nginx, library/nginx:1.27), or oci:DIR[:NAME|@DIGEST], oci-archive:FILE[:NAME], docker-archive:FILE[:REF]')
     .option('-t, --image <repo[:tag]>', 'target repository and tag (repeatable); default: the source path', collect)
     .option('--repository <repo>', 'target repository for an untagged copy (repeatable)', collect)
     .option('-r, --registry <registry>', 'source registry (ACR name, login server or ACR resource ID); --source is then repo[:tag|@digest]')

@@ -3,11 +3,15 @@
 import { executePlan } from '../copy/execute.js';
 import { planImport } from '../copy/plan.js';
 import { chooseCloud } from '../azure/cloud.js';
-import { prepareLock } from '../azure/lock.js';
+import { prepareLock, type ManifestLocker } from '../azure/lock.js';
 import type { AzureImportFlags } from '../azure/options.js';
 import { AzureSession } from '../azure/session.js';
 import { RegistryClient } from '../registry/client.js';
-import { formatReference } from '../reference.js';
+import { formatReference, type ImageReference } from '../reference.js';
+import { openFileSource, openFileTarget } from '../content/open.js';
+import { RegistryStorage } from '../content/registry.js';
+import type { ReadOnlyStorage, Storage } from '../content/storage.js';
+import { formatStorageSpec, parseStorageSpec } from '../content/transports.js';
 import { header, Transport } from '../transport/http.js';
 import type { Console } from '../output/console.js';
 import { createProgress } from '../output/progress.js';
@@ -59,7 +63,11 @@ export interface RunContext {
 
 export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void> {
   if (o.serverSide && o.skipTlsVerify?.length) throw usageError('--skip-tls-verify does not apply with --server-side: ACR reaches the registries itself.');
-  if (o.serverSide) return (await import('../azure/server-side.js')).runServerSideImport(o, ctx);
+  if (o.serverSide) {
+    const file = [parseStorageSpec(o.source, '--source'), parseStorageSpec(o.name, '--name')].find((s) => s.transport !== 'registry');
+    if (file) throw usageError(`--server-side imports from registry to registry; ${formatStorageSpec(file)} is a file. Leave out --server-side.`);
+    return (await import('../azure/server-side.js')).runServerSideImport(o, ctx);
+  }
   const started = Date.now();
   const c = ctx.console;
   const cloud = chooseCloud(o.cloud, ctx.env);
@@ -93,31 +101,70 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   });
   // Registry names and resource IDs, Entra ID sign-in for ACR, --lock (src/azure).
   const azure = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
+  // Layouts and archives (skopeo's oci:, oci-archive:, docker-archive:) are opened here; only a
+  // registry side has its name resolved and signs in.
+  const sourceSpec = parseStorageSpec(o.source, '--source');
+  const targetSpec = parseStorageSpec(o.name, '--name');
+  let source: ReadOnlyStorage | undefined;
+  let target: Storage | undefined;
   const hosts: { source?: string; target?: string } = {};
   try {
-    const targetServer = (await azure.resolveRegistry(o.name, '--name', { resourceGroup: o.resourceGroup })).loginServer;
-    const { reference: sourceRef, warning } = sourceFor(o.source, o.registry ? (await azure.resolveRegistry(o.registry, '--registry')).loginServer : undefined);
-    if (warning) c.warn(warning);
+    let targetServer: string;
+    if (targetSpec.transport === 'registry') targetServer = (await azure.resolveRegistry(o.name, '--name', { resourceGroup: o.resourceGroup })).loginServer;
+    else {
+      if (o.lock) throw usageError('--lock only works with registry targets.');
+      target = await openFileTarget(targetSpec);
+      targetServer = formatStorageSpec(targetSpec);
+    }
+    let sourceRef: ImageReference;
+    let sourceText: string;
+    let sourceReference: string;
+    if (sourceSpec.transport === 'registry') {
+      const { reference, warning } = sourceFor(sourceSpec.reference, o.registry ? (await azure.resolveRegistry(o.registry, '--registry')).loginServer : undefined);
+      if (warning) c.warn(warning);
+      sourceRef = reference;
+      sourceText = formatReference(reference);
+      sourceReference = reference.digest ?? reference.tag ?? 'latest';
+    } else {
+      if (o.registry) throw usageError(`--registry names the registry of a registry source; --source ${o.source} is not one.`);
+      const opened = await openFileSource(sourceSpec);
+      source = opened.storage;
+      sourceText = formatStorageSpec(sourceSpec);
+      sourceReference = opened.reference;
+      sourceRef = { registry: sourceText, host: '', repository: opened.repository, tag: opened.tag, digest: opened.tag ? undefined : opened.reference };
+      if (!opened.repository && !o.image.length && !o.repository.length) throw usageError(`${sourceText} names no repository to import into; give the target with -t REPO:TAG.`);
+    }
     Object.assign(hosts, { source: sourceRef.registry, target: targetServer });
-    for (const [side, registry] of [['source', sourceRef.registry], ['target', targetServer]] as const) {
+    // Only a registry side reads credentials from the environment.
+    const registrySides = [...(source ? [] : [['source', sourceRef.registry] as const]), ...(target ? [] : [['target', targetServer] as const])];
+    for (const [side, registry] of registrySides) {
       const ignored = environmentSecret(side, registry, ctx.env).ignored;
       if (ignored) c.warn(ignored);
     }
     const targets = targetsFor(o.image, o.repository, sourceRef);
+    if (target && targets.some((t) => !t.tag)) throw usageError(`${targetServer} names images by tag; give -t NAME:TAG for it, not --repository.`);
     const stdinSecret = o.passwordStdin || o.targetPasswordStdin ? await readStdinSecret(ctx.stdin) : undefined;
     // Unless --lock needs to know now, the registries' first answers tell whether they are ACRs.
-    const sourceCred = await azure.signIn('source', sourceRef.registry, sourceRef.host, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, o.sourceAuthMode, stdinSecret);
-    const targetCred = await azure.signIn('target', targetServer, targetServer, { username: o.targetUsername, password: o.targetPassword, passwordStdin: o.targetPasswordStdin }, o.targetAuthMode, stdinSecret);
-    c.debug(`source credentials: ${sourceCred.from}; target credentials: ${targetCred.from}`);
-    const lock = o.lock ? await prepareLock(azure, targetServer, targetCred) : undefined;
-    const source = new RegistryClient(transport, sourceRef.registry, sourceRef.host, sourceCred.credential);
-    const target = new RegistryClient(transport, targetServer, targetServer, targetCred.credential);
-    const sourceText = formatReference(sourceRef);
+    // A layout or an archive needs no credentials.
+    const credentialsFrom = { source: 'none (files)', target: 'none (files)' };
+    if (!source) {
+      const sourceCred = await azure.signIn('source', sourceRef.registry, sourceRef.host, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, o.sourceAuthMode, stdinSecret);
+      credentialsFrom.source = sourceCred.from;
+      source = new RegistryStorage(new RegistryClient(transport, sourceRef.registry, sourceRef.host, sourceCred.credential));
+    }
+    let lock: ManifestLocker | undefined;
+    if (!target) {
+      const targetCred = await azure.signIn('target', targetServer, targetServer, { username: o.targetUsername, password: o.targetPassword, passwordStdin: o.targetPasswordStdin }, o.targetAuthMode, stdinSecret);
+      credentialsFrom.target = targetCred.from;
+      lock = o.lock ? await prepareLock(azure, targetServer, targetCred) : undefined;
+      target = new RegistryStorage(new RegistryClient(transport, targetServer, targetServer, targetCred.credential));
+    }
+    c.debug(`source credentials: ${credentialsFrom.source}; target credentials: ${credentialsFrom.target}`);
     c.info(`Importing ${sourceText} into ${targetServer}${o.dryRun ? ' (dry run)' : ''}`);
 
     const plan = await planImport(source, target, {
       sourceRepository: sourceRef.repository,
-      sourceReference: sourceRef.digest ?? sourceRef.tag ?? 'latest',
+      sourceReference,
       targets,
       force: Boolean(o.force),
       maxManifests,
@@ -151,6 +198,7 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
     noteSide(err, hosts);
     throw err;
   } finally {
+    await Promise.all([source?.close?.(), target?.close?.()]).catch(() => undefined);
     await transport.close().catch(() => undefined);
   }
 }

@@ -3,12 +3,10 @@
 // failure anywhere leaves no tag pointing at an incomplete image.
 import pLimit from 'p-limit';
 import { setMaxListeners } from 'node:events';
-import { AcrImportError } from '../errors.js';
-import type { RegistryClient, UploadOptions } from '../registry/client.js';
+import type { ReadOnlyStorage, Storage, UploadSession } from '../content/storage.js';
 import { isForeignLayer, type Descriptor } from '../registry/media-types.js';
 import type { Transport } from '../transport/http.js';
-import { isRetryableError } from '../transport/retry.js';
-import { RegistryError } from '../registry/errors.js';
+import { backoff, isRetryable, type RetryBudget } from '../transport/retry.js';
 import type { BlobOutcome, EventSink } from './events.js';
 import type { ImportPlan, ManifestNode } from './plan.js';
 import { foreignLayerStream, type ForeignLayerPolicy } from './foreign-layers.js';
@@ -17,7 +15,6 @@ export interface ExecuteOptions {
   sourceRepository: string;
   /** Parallel blob transfers. */
   concurrency: number;
-  upload?: Omit<UploadOptions, 'location' | 'signal' | 'onProgress'>;
   transport: Transport;
   /** Which hosts foreign layers may come from besides public https ones. */
   foreignLayers?: ForeignLayerPolicy;
@@ -37,7 +34,7 @@ export interface CopyStats {
   tagsUnchanged: number;
 }
 
-export async function executePlan(source: RegistryClient, target: RegistryClient, plan: ImportPlan, o: ExecuteOptions): Promise<CopyStats> {
+export async function executePlan(source: ReadOnlyStorage, target: Storage, plan: ImportPlan, o: ExecuteOptions): Promise<CopyStats> {
   const stats: CopyStats = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, foreignSkipped: plan.foreign.length, bytesUploaded: 0, manifestsPushed: 0, manifestsSkipped: 0, tagsPushed: 0, tagsUnchanged: 0 };
   const emit = o.onEvent ?? (() => undefined);
   for (const f of plan.foreign) emit({ type: 'note', message: `Foreign layer ${f.digest} (${f.mediaType}) is not copied; the manifest still refers to it at ${f.urls?.[0] ?? 'its URLs'}. Use --include-foreign-layers to copy it.` });
@@ -91,13 +88,13 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
   const putManifestOnce = async (repository: string, m: ManifestNode) => {
     signal.throwIfAborted();
     // A re-run sends only what is missing.
-    const exists = await target.headManifest(repository, m.digest, signal);
+    const exists = await target.resolve(repository, m.digest, signal);
     if (exists?.digest === m.digest) {
       stats.manifestsSkipped++;
       emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: true });
       return;
     }
-    await target.putManifest(repository, m.digest, m.bytes, m.mediaType, signal);
+    await target.pushManifest(repository, m.digest, m.bytes, m.mediaType, signal);
     stats.manifestsPushed++;
     emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: false });
   };
@@ -114,17 +111,19 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
     emit({ type: 'blob-done', blob, repository, outcome });
   };
 
-  const sameRegistry = source.baseUrl === target.baseUrl;
+  const sameRegistry = source.location === target.location;
   const transferBlob = async (blob: Descriptor, repository: string, mountFrom: string | undefined): Promise<BlobOutcome> => {
-    if (await target.hasBlob(repository, blob.digest, signal)) return 'skipped';
+    // One retry budget for everything this transfer sends (see transport/retry.ts).
+    const budget = o.transport.retry.budget();
+    if (await target.exists(repository, blob.digest, signal, budget)) return 'skipped';
     // Mount from the source repository on the same registry, or from the first target repository.
     const from = mountFrom ?? (sameRegistry && !isForeignLayer(blob) ? o.sourceRepository : undefined);
-    let location: string | undefined;
-    if (from && from !== repository) {
+    let session: UploadSession | undefined;
+    if (from && from !== repository && target.mount) {
       try {
-        const r = await target.mountBlob(repository, blob.digest, from, signal);
+        const r = await target.mount(repository, blob.digest, from, signal, budget);
         if (r.mounted) return 'mounted';
-        location = r.location;
+        session = r;
       } catch (err) {
         // Mounting is an optimisation: any failure falls back to an upload.
         if (signal.aborted) throw err;
@@ -133,11 +132,12 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
     }
     const sourceStream = isForeignLayer(blob)
       ? (offset: number) => foreignLayerStream(blob, offset, signal, o.foreignLayers)
-      : (offset: number) => source.getBlob(o.sourceRepository, blob, { offset, signal });
-    await withRetries(o.transport, signal, async (attempt) => {
-      await target.uploadBlob(repository, blob, sourceStream, {
-        ...o.upload,
-        location: attempt === 1 ? location : undefined,
+      : (offset: number) => source.fetchBlob(o.sourceRepository, blob, { offset, signal, budget });
+    await withRetries(o.transport, budget, signal, async (attempt) => {
+      await target.pushBlob(repository, blob, sourceStream, {
+        // The session a refused mount opened, with its OCI-Chunk-Min-Length; a new one after a failure.
+        session: attempt === 1 ? session : undefined,
+        budget,
         signal,
         onProgress: (bytes) => emit({ type: 'blob-progress', blob, bytes }),
       });
@@ -163,25 +163,26 @@ export async function executePlan(source: RegistryClient, target: RegistryClient
       continue;
     }
     signal.throwIfAborted();
-    await target.putManifest(t.repository, t.tag, root.bytes, root.mediaType, signal);
+    await target.tag(t.repository, t.tag, { digest: plan.digest, bytes: root.bytes, mediaType: root.mediaType }, signal);
     stats.tagsPushed++;
     emit({ type: 'tag-pushed', repository: t.repository, tag: t.tag, digest: plan.digest, skipped: false });
   }
+  // Layouts and archives make the tags visible here, all at once.
+  await target.commit?.(signal);
   return stats;
 }
 
-/** A whole-blob transfer that failed transiently (a dropped stream, a vanished session) starts over. */
-async function withRetries(transport: Transport, signal: AbortSignal, op: (attempt: number) => Promise<void>): Promise<void> {
-  const max = transport.retry.options.maxAttempts;
+/**
+ * A whole-blob transfer that failed transiently (a dropped stream, a vanished session) starts
+ * over in a new session, drawing on the transfer's one budget.
+ */
+async function withRetries(transport: Transport, budget: RetryBudget, signal: AbortSignal, op: (attempt: number) => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await op(attempt);
     } catch (err) {
-      // A vanished upload session (a geo-replica answering 404 mid-upload) is worth a fresh one.
-      const vanished = err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN';
-      const transient = vanished || (err instanceof AcrImportError ? err.kind === 'transient' : isRetryableError(err));
-      if (attempt >= max || signal.aborted || !transient) throw err;
-      await new Promise((r) => setTimeout(r, transport.retry.delay(attempt)));
+      if (signal.aborted || !isRetryable(err) || !budget.take()) throw err;
+      await backoff(transport.retry.delay(budget.taken), signal);
     }
   }
 }

@@ -11,7 +11,7 @@ import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { AcrImportError } from '../errors.js';
 import type { Descriptor } from '../registry/media-types.js';
 import { finish, hasherFor } from '../registry/digest.js';
-import { isRetryableError } from '../transport/retry.js';
+import { isRetryable } from '../transport/retry.js';
 import { sanitize } from '../text/sanitize.js';
 
 export interface ForeignLayerPolicy {
@@ -107,7 +107,7 @@ async function open(agent: Dispatcher, first: string, blob: Descriptor, allowed:
     if (proxied()) await checkResolved(target.hostname, allowed);
     const res = await request(target, { method: 'GET', dispatcher: agent, signal }).catch((err: unknown) => {
       // A dropped connection is worth another attempt of the whole blob (execute.ts retries transient failures).
-      throw refusalIn(err) ?? new AcrImportError(isRetryableError(err) ? 'transient' : 'network', `Foreign layer ${blob.digest}: GET ${shown(url)} failed: ${(err as Error).message}.`, { cause: err });
+      throw refusalIn(err) ?? new AcrImportError(isRetryable(err) ? 'transient' : 'network', `Foreign layer ${blob.digest}: GET ${shown(url)} failed: ${(err as Error).message}.`, { cause: err });
     });
     const location = res.headers.location;
     if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {

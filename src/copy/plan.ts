@@ -4,7 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { AcrImportError } from '../errors.js';
-import type { RegistryClient, FetchedManifest } from '../registry/client.js';
+import type { FetchedManifest, ReadOnlyStorage } from '../content/storage.js';
 import { digestProblem } from '../registry/digest.js';
 import { isArtifactManifest, isForeignLayer, isIndexType, formatPlatform, type Descriptor, type Platform } from '../registry/media-types.js';
 import type { EventSink } from './events.js';
@@ -84,13 +84,13 @@ export const MANIFEST_BYTES_BUDGET = 32 * 1024 ** 2;
 const PUBLIC_REGISTRIES = /^(docker\.io|ghcr\.io|quay\.io|gcr\.io|mcr\.microsoft\.com|registry\.k8s\.io|public\.ecr\.aws|nvcr\.io|registry\.gitlab\.com)$/i;
 
 /** Why the source counts as a public registry for ACR's layer limit, or undefined when it does not. */
-export function publicSourceReason(source: Pick<RegistryClient, 'registry'> & { auth?: { credential: { kind: string } } }): string | undefined {
-  if (PUBLIC_REGISTRIES.test(source.registry)) return `${source.registry} is a public registry`;
-  if (source.auth?.credential.kind === 'anonymous') return `${source.registry} was read anonymously, as a public registry is`;
+export function publicSourceReason(source: Pick<ReadOnlyStorage, 'name' | 'anonymous'>): string | undefined {
+  if (PUBLIC_REGISTRIES.test(source.name)) return `${source.name} is a public registry`;
+  if (source.anonymous) return `${source.name} was read anonymously, as a public registry is`;
   return undefined;
 }
 
-export async function planImport(source: RegistryClient, target: RegistryClient, o: PlanOptions): Promise<ImportPlan> {
+export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorage, o: PlanOptions): Promise<ImportPlan> {
   // Each request in flight listens on the signal: --concurrency above 10 is not a leak.
   if (o.signal) setMaxListeners(0, o.signal);
   // The source and the target tags are asked at once: two round trips become one.
@@ -101,7 +101,7 @@ export async function planImport(source: RegistryClient, target: RegistryClient,
   digest.catch(() => undefined);
   checking.catch(() => undefined);
   const head = await resolving;
-  o.onEvent?.({ type: 'resolved', reference: `${source.registry}/${o.sourceRepository}${refSep(o.sourceReference)}${o.sourceReference}`, digest: head.digest, mediaType: head.mediaType });
+  o.onEvent?.({ type: 'resolved', reference: source.describe(o.sourceRepository, o.sourceReference), digest: head.digest, mediaType: head.mediaType });
   const targets = await checking;
 
   // Every target already holds this exact image: nothing to fetch, nothing to write.
@@ -125,7 +125,7 @@ export async function planImport(source: RegistryClient, target: RegistryClient,
       node = limit(async () => {
         // A sibling's refusal stops the walk: children still queued are not fetched.
         budget.throwIfRefused();
-        const m = await source.getManifest(o.sourceRepository, digest, o.signal);
+        const m = await source.fetchManifest(o.sourceRepository, digest, o.signal);
         budget.fetched(m);
         return m;
       }).then((m) => toNode(m, d.platform, [...path, digest]));
@@ -180,25 +180,25 @@ export async function planImport(source: RegistryClient, target: RegistryClient,
   };
 }
 
-async function resolveSource(source: RegistryClient, o: PlanOptions): Promise<{ digest: string; mediaType: string }> {
+async function resolveSource(source: ReadOnlyStorage, o: PlanOptions): Promise<{ digest: string; mediaType: string }> {
   // HEAD first: on Docker Hub a HEAD costs no pull, and an unchanged image needs nothing more.
-  const head = await source.headManifest(o.sourceRepository, o.sourceReference, o.signal);
+  const head = await source.resolve(o.sourceRepository, o.sourceReference, o.signal);
   if (!head) {
-    throw new AcrImportError('not-found', `${source.registry}/${o.sourceRepository}${refSep(o.sourceReference)}${o.sourceReference} was not found.`, {
-      hint: source.registry === 'docker.io' && !o.sourceRepository.includes('/') ? undefined : 'Check the repository, tag or digest, and that the credentials can read it.',
+    throw new AcrImportError('not-found', `${source.describe(o.sourceRepository, o.sourceReference)} was not found.`, {
+      hint: source.name === 'docker.io' && !o.sourceRepository.includes('/') ? undefined : 'Check the repository, tag or digest, and that the credentials can read it.',
     });
   }
   if (o.sourceReference.includes(':') && head.digest !== o.sourceReference) {
-    throw new AcrImportError('integrity', `${source.registry} answered for ${o.sourceReference} with a different digest, ${head.digest}.`);
+    throw new AcrImportError('integrity', `${source.name} answered for ${o.sourceReference} with a different digest, ${head.digest}.`);
   }
   return head;
 }
 
-async function checkTargets(target: RegistryClient, o: PlanOptions, sourceDigest: Promise<string>): Promise<TargetPlan[]> {
+async function checkTargets(target: ReadOnlyStorage, o: PlanOptions, sourceDigest: Promise<string>): Promise<TargetPlan[]> {
   const plans = await Promise.all(
     o.targets.map(async (t): Promise<TargetPlan> => {
       // A tag can be asked before the source answers; an untagged copy is looked up by the digest.
-      const existing = await target.headManifest(t.repository, t.tag ?? (await sourceDigest), o.signal);
+      const existing = await target.resolve(t.repository, t.tag ?? (await sourceDigest), o.signal);
       const digest = await sourceDigest;
       if (!existing) return { ...t, action: 'write' };
       if (existing.digest === digest) return { ...t, action: 'unchanged', previous: existing.digest };
@@ -208,7 +208,7 @@ async function checkTargets(target: RegistryClient, o: PlanOptions, sourceDigest
   const digest = await sourceDigest;
   const conflicts = plans.filter((p) => p.action === 'move');
   if (conflicts.length && !o.force) {
-    const lines = conflicts.map((c) => `Tag ${c.repository}:${c.tag} already exists in target registry ${target.registry} and points at ${c.previous}, not ${digest}.`);
+    const lines = conflicts.map((c) => `Tag ${c.repository}:${c.tag} already exists in target ${target.name} and points at ${c.previous}, not ${digest}.`);
     throw new AcrImportError('conflict', lines.join('\n'), { hint: 'Use --force to move the tag to the imported image. Nothing was written.' });
   }
   return plans;
@@ -323,10 +323,6 @@ function postOrder(root: ManifestNode): ManifestNode[] {
   };
   visit(root);
   return out;
-}
-
-function refSep(ref: string): string {
-  return ref.includes(':') ? '@' : ':';
 }
 
 export function formatBytes(n: number): string {

@@ -5,11 +5,11 @@ import { Readable, Transform, pipeline } from 'node:stream';
 import { AcrImportError } from '../errors.js';
 import { RegistryAuthenticator, repositoryScope, type AuthCredential } from '../auth/authenticator.js';
 import { header, type HttpMethod, type HttpResponse, type RequestBody, type Transport } from '../transport/http.js';
-import { isRetryableError } from '../transport/retry.js';
+import { backoff, isRetryable, type RetryBudget } from '../transport/retry.js';
 import { isLoopbackHost } from '../reference.js';
 import { digestOf, finish, hasherFor } from './digest.js';
 import { RegistryError, readCapped, registryError } from './errors.js';
-import { MANIFEST_ACCEPT, isSchema1, type Descriptor } from './media-types.js';
+import { MANIFEST_ACCEPT, isManifestType, isSchema1, manifestMediaType, type Descriptor } from './media-types.js';
 
 /** Manifests larger than this are refused, as every peer does (distribution's own limit is 4 MiB). */
 export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
@@ -25,6 +25,12 @@ export interface FetchedManifest extends ManifestHead {
   json: Record<string, unknown>;
 }
 
+/** An upload session: where to send its bytes, and the registry's smallest chunk (0: any). */
+export interface UploadSession {
+  location: string;
+  minChunk: number;
+}
+
 export interface UploadOptions {
   /** Blobs up to this size go up as one PUT with the bytes (default 1 MiB). */
   monolithicMax?: number;
@@ -34,6 +40,10 @@ export interface UploadOptions {
   chunkSize?: number;
   /** An upload session to use (the one a refused mount opened). */
   location?: string;
+  /** The OCI-Chunk-Min-Length that came with `location`. */
+  minChunk?: number;
+  /** The retry budget of the whole blob transfer (default: --retries for this upload). */
+  budget?: RetryBudget;
   signal?: AbortSignal;
   /** Bytes pushed so far, for progress. */
   onProgress?: (bytes: number) => void;
@@ -51,8 +61,14 @@ interface CallOptions {
   body?: () => RequestBody;
   followRedirects?: boolean;
   retry?: boolean;
+  /** False for a stream body: it cannot be sent again after a 401 (the caller resumes instead). */
+  replayable?: boolean;
+  budget?: RetryBudget;
   signal?: AbortSignal;
 }
+
+/** Manifest HEAD answers after which only a GET can tell the digest (registries without HEAD). */
+const HEAD_UNSUPPORTED = new Set([400, 405, 501]);
 
 export class RegistryClient {
   readonly auth: RegistryAuthenticator;
@@ -76,25 +92,36 @@ export class RegistryClient {
 
   /** HEAD a manifest; undefined when it does not exist. Costs no Docker Hub pull. */
   async headManifest(repo: string, ref: string, signal?: AbortSignal): Promise<ManifestHead | undefined> {
-    const res = await this.call({ method: 'HEAD', url: `/v2/${repo}/manifests/${ref}`, scopes: [pull(repo)], headers: { accept: MANIFEST_ACCEPT }, signal });
+    const res = await this.call({ method: 'HEAD', url: `/v2/${repo}/manifests/${ref}`, scopes: [pull(repo)], headers: { accept: MANIFEST_ACCEPT }, followRedirects: true, signal });
     await drain(res);
     if (res.status === 404) return undefined;
+    const digest = header(res.headers, 'docker-content-digest');
+    const contentType = header(res.headers, 'content-type');
+    // Registries without HEAD (405, 501, or a 400 from a minimal server), without a digest header,
+    // or serving manifests as plain JSON: only the bytes tell the digest and the type.
+    if (HEAD_UNSUPPORTED.has(res.status) || (res.status === 200 && (!digest || !isManifestType(contentType)))) {
+      const m = await this.getOptionalManifest(repo, ref, signal);
+      return m && { digest: m.digest, mediaType: m.mediaType, size: m.size };
+    }
     if (res.status !== 200) throw await registryError(res, `HEAD ${this.baseUrl}/v2/${repo}/manifests/${ref}`, this.registry);
     this.refuseHtml(res, 'HEAD', `/v2/${repo}/manifests/${ref}`);
-    const digest = header(res.headers, 'docker-content-digest');
-    const mediaType = (header(res.headers, 'content-type') ?? '').split(';')[0]!.trim();
-    // Without a digest header the only way to know it is to GET the bytes.
-    if (!digest) {
-      const m = await this.getManifest(repo, ref, signal);
-      return { digest: m.digest, mediaType: m.mediaType, size: m.size };
+    return { digest: digest!, mediaType: (contentType ?? '').split(';')[0]!.trim(), size: Number(header(res.headers, 'content-length') ?? 0) };
+  }
+
+  /** getManifest, with undefined for a manifest that does not exist. */
+  private async getOptionalManifest(repo: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest | undefined> {
+    try {
+      return await this.getManifest(repo, ref, signal);
+    } catch (err) {
+      if (err instanceof RegistryError && err.status === 404) return undefined;
+      throw err;
     }
-    return { digest, mediaType, size: Number(header(res.headers, 'content-length') ?? 0) };
   }
 
   /** GET a manifest's exact bytes, hashed here (a tag's Docker-Content-Digest is not trusted). */
   async getManifest(repo: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
     const url = `/v2/${repo}/manifests/${ref}`;
-    const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], headers: { accept: MANIFEST_ACCEPT }, signal });
+    const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], headers: { accept: MANIFEST_ACCEPT }, followRedirects: true, signal });
     if (res.status !== 200) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
     this.refuseHtml(res, 'GET', url);
     const where = `${this.registry}/${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
@@ -116,8 +143,7 @@ export class RegistryClient {
     } catch {
       throw new AcrImportError('integrity', `The manifest of ${where} is not valid JSON (${header(res.headers, 'content-type') ?? 'no content type'}).`);
     }
-    const headerType = (header(res.headers, 'content-type') ?? '').split(';')[0]!.trim();
-    const mediaType = typeof json.mediaType === 'string' && json.mediaType ? json.mediaType : headerType;
+    const mediaType = manifestMediaType(json, header(res.headers, 'content-type'));
     if (isSchema1(mediaType) || json.schemaVersion === 1) {
       throw new AcrImportError('integrity', `${where} is a Docker schema 1 manifest, a deprecated format that cannot be copied with its digest intact.`, {
         hint: 'Rebuild or re-push the image with a current Docker or BuildKit (schema 2 / OCI).',
@@ -126,7 +152,10 @@ export class RegistryClient {
     return { digest, mediaType, size: bytes.length, bytes, json };
   }
 
-  /** PUT a manifest's bytes unchanged, by tag or by digest. */
+  /**
+   * PUT a manifest's bytes unchanged, by tag or by digest. A registry that answers with another
+   * digest stored something else than was sent (it rewrote the manifest): an integrity error.
+   */
   async putManifest(repo: string, ref: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
     const url = `/v2/${repo}/manifests/${ref}`;
     const res = await this.call({
@@ -139,37 +168,50 @@ export class RegistryClient {
     });
     if (res.status !== 201 && res.status !== 200) throw await registryError(res, `PUT ${this.baseUrl}${url}`, this.registry);
     await drain(res);
-    return header(res.headers, 'docker-content-digest') ?? digestOf(bytes);
+    const sent = digestOf(bytes);
+    const stored = header(res.headers, 'docker-content-digest');
+    if (stored && stored !== sent) {
+      throw new AcrImportError('integrity', `${this.registry}/${repo} stored the manifest sent as ${sent} under another digest, ${stored}: the registry changed its bytes.`, {
+        hint: 'The copy would not be the same image. Use a registry that keeps manifests byte for byte.',
+      });
+    }
+    return sent;
   }
 
   // --- blobs -----------------------------------------------------------------------------------
 
-  async hasBlob(repo: string, digest: string, signal?: AbortSignal): Promise<boolean> {
+  /**
+   * Whether a blob exists. A 3xx is a yes: the registry is sending us to where the bytes are, and
+   * following it is pointless (signed blob-store URLs answer HEAD with 403).
+   */
+  async hasBlob(repo: string, digest: string, signal?: AbortSignal, budget?: RetryBudget): Promise<boolean> {
     const url = `/v2/${repo}/blobs/${digest}`;
-    const res = await this.call({ method: 'HEAD', url, scopes: [pull(repo)], followRedirects: true, signal });
+    const res = await this.call({ method: 'HEAD', url, scopes: [pull(repo)], budget, signal });
     await drain(res);
-    if (res.status === 200) return true;
+    if (res.status === 200 || (res.status >= 301 && res.status <= 308 && res.status !== 304)) return true;
     if (res.status === 404) return false;
     throw await registryError(res, `HEAD ${this.baseUrl}${url}`, this.registry);
   }
 
   /**
    * A blob's bytes as a stream that checks size and digest at the end (an error, not an end,
-   * when they do not match), and resumes with `Range` when the connection drops midway.
+   * when they do not match), and resumes with `Range` from the bytes counted here when the body
+   * breaks: a reset, a cut with a Content-Length (undici: content-length mismatch) or a clean
+   * early end without one. Redirects to a blob store are followed; a signed URL that answers 403
+   * (expired) is asked for again from the registry, once per request.
    *
    * The response body is relayed chunk by chunk with plain stream events (pause/resume for
    * backpressure): an async generator here cost a promise and a microtask per 64 KiB chunk,
    * a tenth of the CPU of a bandwidth-bound copy.
    */
-  getBlob(repo: string, blob: Pick<Descriptor, 'digest' | 'size'>, options: { offset?: number; signal?: AbortSignal } = {}): Readable {
+  getBlob(repo: string, blob: Pick<Descriptor, 'digest' | 'size'>, options: { offset?: number; signal?: AbortSignal; budget?: RetryBudget } = {}): Readable {
     const url = `/v2/${repo}/blobs/${blob.digest}`;
     const signal = options.signal;
     const start = options.offset ?? 0;
     // The digest can only be checked when every byte passes through here.
     const hash = start === 0 ? hasherFor(blob.digest) : undefined;
-    const maxResumes = this.transport.retry.options.maxAttempts;
+    const budget = options.budget ?? this.transport.retry.budget();
     let offset = start;
-    let resumes = 0;
     let body: HttpResponse['body'] | undefined;
     let opening = false;
 
@@ -190,19 +232,37 @@ export class RegistryClient {
       body = undefined;
       out.destroy(err as Error);
     };
+    const complete = () => {
+      if (offset !== blob.size) return fail(this.blobMismatch(repo, blob, `${offset} bytes, not the ${blob.size} its descriptor gives`));
+      if (hash) {
+        const got = finish(hash, blob.digest);
+        if (got !== blob.digest) return fail(this.blobMismatch(repo, blob, `bytes that hash to ${got}`));
+      }
+      out.push(null);
+    };
+    /** The body broke (or ended early) at `offset`: resume with Range while the budget lasts. */
+    const resume = (err: unknown) => {
+      if (signal?.aborted || !isRetryable(err) || !budget.take()) return fail(err);
+      opening = true;
+      backoff(this.transport.retry.delay(budget.taken), signal).then(open, fail);
+    };
+
+    const request = async (): Promise<HttpResponse> => {
+      const req: CallOptions = { method: 'GET', url, scopes: [pull(repo)], headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, followRedirects: true, budget, signal };
+      const res = await this.call(req);
+      if (res.status === 403 && new URL(res.finalUrl).origin !== new URL(res.url).origin) {
+        // A signed URL that expired between the registry's redirect and our request: ask again.
+        await drain(res);
+        return this.call(req);
+      }
+      return res;
+    };
 
     const open = async (): Promise<void> => {
       opening = true;
       let res: HttpResponse;
       try {
-        res = await this.call({
-          method: 'GET',
-          url,
-          scopes: [pull(repo)],
-          headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-          followRedirects: true,
-          signal,
-        });
+        res = await request();
         if (res.status !== 200 && res.status !== 206) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
       } catch (err) {
         opening = false;
@@ -239,19 +299,16 @@ export class RegistryClient {
       current.once('end', () => {
         if (body !== current) return;
         body = undefined;
-        if (offset !== blob.size) return fail(this.blobMismatch(repo, blob, `${offset} bytes, not the ${blob.size} its descriptor gives`));
-        if (hash) {
-          const got = finish(hash, blob.digest);
-          if (got !== blob.digest) return fail(this.blobMismatch(repo, blob, `bytes that hash to ${got}`));
-        }
-        out.push(null);
+        // A clean close before the last byte (a proxy without Content-Length): resume like a reset.
+        if (offset < blob.size) return resume(Object.assign(new Error(`body ended after ${offset} of ${blob.size} bytes`), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+        complete();
       });
       current.once('error', (err) => {
         if (body !== current) return;
         body = undefined;
-        if (signal?.aborted || !isRetryableError(err) || resumes >= maxResumes) return fail(err);
-        resumes++;
-        void open(); // resume from `offset` with a Range request
+        // Every byte is in: a connection that breaks after the last one loses nothing.
+        if (offset === blob.size) return complete();
+        resume(err);
       });
     };
     return out;
@@ -263,24 +320,25 @@ export class RegistryClient {
 
   /**
    * Cross-repository mount (spec: "Mounting a blob from another repository"). 201 means done; 202
-   * means refused, with an upload session opened that the caller uses or cancels.
+   * means refused, with an upload session opened (and its OCI-Chunk-Min-Length) that the caller
+   * uses or cancels.
    */
-  async mountBlob(repo: string, digest: string, fromRepo: string, signal?: AbortSignal): Promise<{ mounted: true } | { mounted: false; location: string }> {
+  async mountBlob(repo: string, digest: string, fromRepo: string, signal?: AbortSignal, budget?: RetryBudget): Promise<{ mounted: true } | ({ mounted: false } & UploadSession)> {
     const url = `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepo)}`;
     // Push first: some registries read only the first scope.
-    const res = await this.call({ method: 'POST', url, scopes: [push(repo), pull(fromRepo)], headers: { 'content-length': '0' }, signal });
+    const res = await this.call({ method: 'POST', url, scopes: [push(repo), pull(fromRepo)], headers: { 'content-length': '0' }, budget, signal });
     if (res.status !== 201 && res.status !== 202) throw await registryError(res, `POST ${this.baseUrl}${url}`, this.registry);
     await drain(res);
-    return res.status === 201 ? { mounted: true } : { mounted: false, location: this.location(res) };
+    return res.status === 201 ? { mounted: true } : { mounted: false, ...this.session(res) };
   }
 
   /** Opens an upload session; returns its location and the registry's minimum chunk size. */
-  async startUpload(repo: string, signal?: AbortSignal): Promise<{ location: string; minChunk: number }> {
+  async startUpload(repo: string, signal?: AbortSignal, budget?: RetryBudget): Promise<UploadSession> {
     const url = `/v2/${repo}/blobs/uploads/`;
-    const res = await this.call({ method: 'POST', url, scopes: [push(repo)], headers: { 'content-length': '0' }, signal });
+    const res = await this.call({ method: 'POST', url, scopes: [push(repo)], headers: { 'content-length': '0' }, budget, signal });
     if (res.status !== 202) throw await registryError(res, `POST ${this.baseUrl}${url}`, this.registry);
     await drain(res);
-    return { location: this.location(res), minChunk: Number(header(res.headers, 'oci-chunk-min-length') ?? 0) };
+    return this.session(res);
   }
 
   async cancelUpload(repo: string, location: string): Promise<void> {
@@ -288,40 +346,43 @@ export class RegistryClient {
     await drain(res);
   }
 
-  /** How many bytes an upload session holds (spec: "Getting upload status"), from its `Range: 0-N`. */
-  async uploadStatus(repo: string, location: string, signal?: AbortSignal): Promise<{ received: number; location: string }> {
-    const res = await this.call({ method: 'GET', url: location, scopes: [push(repo)], signal });
+  /**
+   * How many bytes an upload session holds (spec: "Getting upload status"), from its `Range: 0-N`;
+   * `reported` is false when the registry sent no Range.
+   */
+  async uploadStatus(repo: string, location: string, signal?: AbortSignal, budget?: RetryBudget): Promise<{ received: number; reported: boolean; location: string }> {
+    const res = await this.call({ method: 'GET', url: location, scopes: [push(repo)], budget, signal });
     if (res.status !== 204 && res.status !== 200) throw await registryError(res, `GET ${redactLocation(location)}`, this.registry);
     await drain(res);
     const range = /^(?:bytes=)?0-(\d+)$/.exec(header(res.headers, 'range') ?? '');
     const next = header(res.headers, 'location') ? this.location(res) : location;
-    return { received: range ? Number(range[1]) + 1 : 0, location: next };
+    return { received: range ? Number(range[1]) + 1 : 0, reported: Boolean(range), location: next };
   }
 
   /**
-   * Uploads a blob: one PUT for small blobs, one streamed PATCH + PUT for most, and chunks that
-   * resume from the registry's reported offset for large ones. The registry checks the digest
-   * at the final PUT; the source stream checks it as well.
+   * Uploads a blob: one PUT for small blobs, one streamed PATCH + PUT for most, and chunks for
+   * large ones; a broken PATCH resumes from the bytes confirmed (see resumePoint). The registry
+   * checks the digest at the final PUT; the source stream checks it as well.
    */
   async uploadBlob(repo: string, blob: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource, options: UploadOptions = {}): Promise<void> {
     const signal = options.signal;
+    const budget = options.budget ?? this.transport.retry.budget();
     const monolithic = blob.size <= (options.monolithicMax ?? 1024 * 1024);
     // A small blob is read while the session opens: one round trip less per blob, which is most
     // of the time of an image of many small layers on a distant registry.
     const early = monolithic ? collect(source(0)) : undefined;
     early?.catch(() => undefined); // awaited below; a failed session must not leave it unhandled
-    const session = options.location ? { location: options.location, minChunk: 0 } : await this.startUpload(repo, signal);
+    const session: UploadSession = options.location ? { location: options.location, minChunk: options.minChunk ?? 0 } : await this.startUpload(repo, signal, budget);
     try {
       if (monolithic) {
         const bytes = await early!;
-        await this.finishUpload(repo, session.location, blob.digest, bytes, signal);
-      } else if (blob.size <= (options.chunkedAbove ?? 256 * 1024 * 1024)) {
-        const location = await this.patch(repo, session.location, blob.size, () => progressStream(source(0), options.onProgress, 0), signal, undefined);
-        await this.finishUpload(repo, location, blob.digest, undefined, signal);
+        await this.finishUpload(repo, session.location, blob.digest, bytes, signal, budget);
       } else {
-        const chunk = Math.max(options.chunkSize ?? 32 * 1024 * 1024, session.minChunk);
-        const location = await this.uploadChunks(repo, session.location, blob, source, chunk, options);
-        await this.finishUpload(repo, location, blob.digest, undefined, signal);
+        // Up to chunkedAbove: one streamed PATCH (a chunk as large as the blob); above it, chunks.
+        const chunked = blob.size > (options.chunkedAbove ?? 256 * 1024 * 1024);
+        const chunk = chunked ? Math.max(options.chunkSize ?? 32 * 1024 * 1024, session.minChunk) : blob.size;
+        await this.uploadChunks(repo, session, blob, source, chunk, chunked, { ...options, budget });
+        await this.finishUpload(repo, session.location, blob.digest, undefined, signal, budget);
       }
     } catch (err) {
       await this.cancelUpload(repo, session.location).catch(() => undefined);
@@ -329,59 +390,93 @@ export class RegistryClient {
     }
   }
 
-  private async uploadChunks(repo: string, start: string, blob: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource, chunkSize: number, options: UploadOptions): Promise<string> {
-    let location = start;
-    let offset = 0;
-    let failures = 0;
-    while (offset < blob.size) {
-      const stream = source(offset);
+  /** PATCHes the blob in chunks of `chunkSize` from offset 0, resuming after a failure; `session` follows each new Location. */
+  private async uploadChunks(repo: string, session: UploadSession, blob: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource, chunkSize: number, chunked: boolean, options: UploadOptions & { budget: RetryBudget }): Promise<void> {
+    const { signal, budget } = options;
+    // Bytes the registry acknowledged, counted here: its Range is checked against this.
+    let confirmed = 0;
+    let resumed = false;
+    while (confirmed < blob.size) {
+      const stream = source(confirmed);
       const slicer = new Slicer(stream);
+      let inFlight = 0;
       try {
-        for (let from = offset; from < blob.size; from += chunkSize) {
+        for (let from = confirmed; from < blob.size; from += chunkSize) {
           const length = Math.min(chunkSize, blob.size - from);
+          inFlight = length;
           const body = slicer.next(length);
-          location = await this.patch(repo, location, length, () => progressStream(body, options.onProgress, from), options.signal, `${from}-${from + length - 1}`);
-          offset = from + length;
-          failures = 0;
+          // A streamed upload (one PATCH) names no range; a chunk or a resumed stream does.
+          const range = chunked || from > 0 ? `${from}-${from + length - 1}` : undefined;
+          session.location = await this.patch(repo, session.location, length, () => progressStream(body, options.onProgress, from), signal, range);
+          confirmed = from + length;
+          inFlight = 0;
         }
         // Read the source to its end, so that its size and digest checks run before the upload is closed.
         await slicer.end();
       } catch (err) {
         stream.destroy();
-        if (options.signal?.aborted || failures >= this.transport.retry.options.maxAttempts || !(isRetryableError(err) || isTransient(err))) throw err;
-        failures++;
-        await sleepMs(this.transport.retry.delay(failures));
-        // Resume where the registry says it is, not where we think we are.
-        const status = await this.uploadStatus(repo, location, options.signal);
-        offset = status.received;
-        location = status.location;
+        // Some registries cannot resume a session (ACR: a retried chunk is BLOB_UPLOAD_INVALID),
+        // and a geo-replica can lose one (BLOB_UPLOAD_UNKNOWN): start again in a new session.
+        const code = err instanceof RegistryError ? err.code : undefined;
+        const resumeRefused = resumed && code === 'BLOB_UPLOAD_INVALID' && (err as RegistryError).status !== 416;
+        if (signal?.aborted || !(isRetryable(err) || resumeRefused) || !budget.take()) throw err;
+        await backoff(this.transport.retry.delay(budget.taken), signal);
+        confirmed = resumeRefused || code === 'BLOB_UPLOAD_UNKNOWN' ? await this.restartSession(repo, session, signal, budget) : await this.resumePoint(repo, session, confirmed, inFlight, signal, budget);
+        resumed = confirmed > 0;
       }
     }
-    return location;
+  }
+
+  /**
+   * Where a broken upload goes on. The registry's Range is believed only when it is consistent
+   * with the bytes counted here: within the chunk that was in flight (a registry keeps what it
+   * received of a cut PATCH), and not the ambiguous `0-0` (Distribution reports it for an empty
+   * session as for one byte), which starts a new session. A Range short of what was acknowledged
+   * (ECR's Range stops after the first chunk) loses nothing: the acknowledged count stands.
+   */
+  private async resumePoint(repo: string, session: UploadSession, confirmed: number, inFlight: number, signal: AbortSignal | undefined, budget: RetryBudget): Promise<number> {
+    const status = await this.uploadStatus(repo, session.location, signal, budget);
+    session.location = status.location;
+    const reported = status.received;
+    if (status.reported && confirmed === 0 && reported === 1) return this.restartSession(repo, session, signal, budget);
+    if (reported <= confirmed) return confirmed;
+    if (reported <= confirmed + inFlight) return reported;
+    // More than was ever sent: nothing in this session can be trusted.
+    return this.restartSession(repo, session, signal, budget);
+  }
+
+  /** Cancels the session and opens a new one in its place; the upload starts again at 0. */
+  private async restartSession(repo: string, session: UploadSession, signal: AbortSignal | undefined, budget: RetryBudget): Promise<number> {
+    await this.cancelUpload(repo, session.location).catch(() => undefined);
+    const fresh = await this.startUpload(repo, signal, budget);
+    session.location = fresh.location;
+    session.minChunk = Math.max(session.minChunk, fresh.minChunk);
+    return 0;
   }
 
   private async patch(repo: string, location: string, length: number, body: () => Readable, signal: AbortSignal | undefined, contentRange: string | undefined): Promise<string> {
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(length) };
     if (contentRange) headers['content-range'] = contentRange;
-    // A PATCH appends to the session: replaying it could duplicate bytes, so failures go up.
-    const res = await this.call({ method: 'PATCH', url: location, scopes: [push(repo)], headers, body, retry: false, signal });
-    if (res.status !== 202 && res.status !== 204) throw await registryError(res, `PATCH ${redactLocation(location)}`, this.registry);
+    // A PATCH appends to the session: replaying it could duplicate bytes, and its stream is spent,
+    // so failures (a 401 included) go up to uploadChunks, which resumes from the session's status.
+    const res = await this.call({ method: 'PATCH', url: location, scopes: [push(repo)], headers, body, retry: false, replayable: false, signal });
+    if (res.status !== 202 && res.status !== 204 && res.status !== 201) throw await registryError(res, `PATCH ${redactLocation(location)}`, this.registry);
     await drain(res);
     return header(res.headers, 'location') ? this.location(res) : location;
   }
 
-  private async finishUpload(repo: string, location: string, digest: string, bytes: Buffer | undefined, signal?: AbortSignal): Promise<void> {
-    const url = new URL(location, this.baseUrl);
-    url.searchParams.set('digest', digest);
+  private async finishUpload(repo: string, location: string, digest: string, bytes: Buffer | undefined, signal?: AbortSignal, budget?: RetryBudget): Promise<void> {
+    const url = withQueryParam(location, 'digest', digest);
     const res = await this.call({
       method: 'PUT',
-      url: url.toString(),
+      url,
       scopes: [push(repo)],
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes?.length ?? 0) },
       body: bytes ? () => bytes : undefined,
+      budget,
       signal,
     });
-    if (res.status !== 201 && res.status !== 204) throw await registryError(res, `PUT ${redactLocation(url.toString())}`, this.registry);
+    if (res.status !== 201 && res.status !== 204) throw await registryError(res, `PUT ${redactLocation(url)}`, this.registry);
     await drain(res);
   }
 
@@ -406,19 +501,27 @@ export class RegistryClient {
 
   // --- plumbing --------------------------------------------------------------------------------
 
-  /** Sends with the right Authorization; a 401 re-authenticates once and sends again. */
+  /**
+   * Sends with the right Authorization (only to the registry's own origin: an upload Location or
+   * a redirect on another origin gets none); a 401 re-authenticates once and sends again, unless
+   * the body was a stream already spent, which the caller resumes.
+   */
   private async call(o: CallOptions): Promise<HttpResponse> {
-    const send = async (authorization: string | undefined) =>
-      this.transport.send({
+    const send = async (authorization: string | undefined) => {
+      // Resolved after authorization(): the first call learns whether a loopback registry serves TLS.
+      const url = o.url.startsWith('/') ? `${this.baseUrl}${o.url}` : o.url;
+      const ours = new URL(url).origin === new URL(this.baseUrl).origin;
+      return this.transport.send({
         method: o.method,
-        // Resolved after authorization(): the first call learns whether a loopback registry serves TLS.
-        url: o.url.startsWith('/') ? `${this.baseUrl}${o.url}` : o.url,
-        headers: { ...o.headers, ...(authorization ? { authorization } : {}) },
+        url,
+        headers: { ...o.headers, ...(authorization && ours ? { authorization } : {}) },
         body: o.body,
         followRedirects: o.followRedirects,
         retry: o.retry,
+        budget: o.budget,
         signal: o.signal,
       });
+    };
     let res = await send(await this.auth.authorization(o.scopes));
     if (res.status === 400 && isLoopbackHost(this.host) && (await this.auth.switchToTls())) {
       await drain(res);
@@ -426,7 +529,12 @@ export class RegistryClient {
     }
     if (res.status !== 401) return res;
     await drain(res);
-    const again = await send(await this.auth.reauthorize(o.scopes, res.headers['www-authenticate'], res.finalUrl));
+    const fresh = this.auth.reauthorize(o.scopes, res.headers['www-authenticate'], res.finalUrl);
+    if (o.replayable === false) {
+      await fresh;
+      throw new AcrImportError('transient', `${this.registry} refused the token during ${o.method} ${redactLocation(res.url)} (HTTP 401) after its body was sent.`);
+    }
+    const again = await send(await fresh);
     if (again.status === 401 && this.auth.credential.kind === 'anonymous') {
       await drain(again);
       throw new RegistryError(
@@ -451,11 +559,15 @@ export class RegistryClient {
     });
   }
 
-  /** An upload `Location`, absolute or relative, as an absolute URL. */
+  /** An upload `Location` as an absolute URL: resolved against the URL that answered, its query kept byte for byte. */
   private location(res: HttpResponse): string {
     const loc = header(res.headers, 'location');
     if (!loc) throw new AcrImportError('integrity', `${this.registry} opened an upload without a Location header.`);
-    return new URL(loc, this.baseUrl).toString();
+    return resolveLocation(loc, res.finalUrl);
+  }
+
+  private session(res: HttpResponse): UploadSession {
+    return { location: this.location(res), minChunk: Number(header(res.headers, 'oci-chunk-min-length') ?? 0) || 0 };
   }
 }
 
@@ -472,8 +584,26 @@ function push(repo: string): string {
   return repositoryScope(repo, 'pull,push');
 }
 
-function isTransient(err: unknown): boolean {
-  return err instanceof AcrImportError && (err.kind === 'transient' || (err.kind === 'not-found' && /BLOB_UPLOAD_UNKNOWN/.test(err.message)));
+/**
+ * `location` resolved against `base`, with its query string exactly as the registry wrote it: a
+ * blob store's signed query must not be re-encoded (WHATWG URL escapes some bytes in a query).
+ */
+export function resolveLocation(location: string, base: string): string {
+  const q = location.indexOf('?');
+  const path = q < 0 ? location : location.slice(0, q);
+  const resolved = new URL(path, base);
+  return `${resolved.origin}${resolved.pathname}${q < 0 ? '' : location.slice(q)}`;
+}
+
+/**
+ * `url` with `name=value` appended to its query as text. URLSearchParams.set would re-encode the
+ * whole query, and a signed upload URL (a blob store's) no longer matches its signature.
+ */
+export function withQueryParam(url: string, name: string, value: string): string {
+  const hash = url.indexOf('#');
+  const base = hash < 0 ? url : url.slice(0, hash);
+  const sep = !base.includes('?') ? '?' : /[?&]$/.test(base) ? '' : '&';
+  return `${base}${sep}${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
 }
 
 function redactLocation(location: string): string {
@@ -484,10 +614,6 @@ function redactLocation(location: string): string {
   } catch {
     return location;
   }
-}
-
-function sleepMs(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 async function collect(stream: Readable): Promise<Buffer> {

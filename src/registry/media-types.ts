@@ -50,6 +50,35 @@ export interface ImageIndex {
   subject?: Descriptor;
 }
 
+/** The config media type that makes an image manifest Docker's rather than OCI's. */
+const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
+const MANIFEST_TYPES = new Set<string>([MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerList, MediaType.dockerManifest, MediaType.dockerSchema1, MediaType.dockerSchema1Signed]);
+
+/** Whether a Content-Type names a manifest type (not `application/json`, `application/octet-stream` or nothing). */
+export function isManifestType(contentType: string | undefined): boolean {
+  return MANIFEST_TYPES.has(bareType(contentType));
+}
+
+/**
+ * A manifest's media type: its own `mediaType` field, else the Content-Type when that names a
+ * manifest type, else its shape. Minimal registries serve manifests as `application/json`,
+ * `application/octet-stream` or without a type, and OCI makes the field optional: an index has
+ * `manifests` (Docker lists always carry the field, so one without it is OCI's), an image is
+ * Docker's when its config is Docker's.
+ */
+export function manifestMediaType(json: Record<string, unknown>, contentType: string | undefined): string {
+  if (typeof json.mediaType === 'string' && json.mediaType) return json.mediaType;
+  if (isManifestType(contentType)) return bareType(contentType);
+  if (json.schemaVersion === 1) return MediaType.dockerSchema1Signed;
+  if (Array.isArray(json.manifests)) return MediaType.ociIndex;
+  const config = json.config as { mediaType?: unknown } | undefined;
+  return config?.mediaType === DOCKER_CONFIG ? MediaType.dockerManifest : MediaType.ociManifest;
+}
+
+function bareType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
 export function isIndexType(mediaType: string): boolean {
   return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerList;
 }

@@ -1,12 +1,14 @@
 // The one HTTP layer under every registry call: scheme choice, connection pooling, proxies,
 // redirects, bounded retries shared per host, a redacted debug trace, and network errors typed once.
+// Redirects are followed here, not by undici's interceptor: credentials must go only to the
+// origin they were given for, an https→http downgrade is refused, and callers need the URL that
+// answered (finalUrl) to tell a registry's answer from a blob store's.
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { buildConnector, EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
+import { buildConnector, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { AcrImportError } from '../errors.js';
 import { isLoopbackHost } from '../reference.js';
 import { redactHeader, redactUrl } from './redact.js';
-import { RetryPolicy, errorCode, isRetryableError, isRetryableStatus, parseRetryAfter, type RetryOptions } from './retry.js';
+import { RetryBudget, RetryPolicy, backoff, errorCode, isRetryable, isRetryableStatus, parseRetryAfter, type RetryOptions } from './retry.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 export type RequestBody = Buffer | string | Readable;
@@ -18,12 +20,20 @@ export interface SendOptions {
   headers?: Record<string, string>;
   /** A factory, so that a retry can rebuild the body (streams cannot be replayed). */
   body?: () => RequestBody;
-  /** Follow redirects (blob GETs); `Authorization` is dropped on a cross-origin hop. */
+  /** Follow redirects of a GET or HEAD (at most 5 hops); credentials go only to the first origin. */
   followRedirects?: boolean;
   /** Retry on 429/5xx and broken connections. Off for requests whose failure must be handled above. */
   retry?: boolean;
+  /** The budget of the operation this request belongs to (a blob transfer); each retry draws from it. */
+  budget?: RetryBudget;
   signal?: AbortSignal;
 }
+
+/** Redirect hops followed at most (one more answer is an error): a loop ends quickly. */
+export const MAX_REDIRECTS = 5;
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+/** Request headers that carry credentials: never sent to an origin other than the one asked. */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 
 export interface HttpResponse {
   status: number;
@@ -63,7 +73,6 @@ export function header(headers: ResponseHeaders, name: string): string | undefin
 export class Transport {
   readonly retry: RetryPolicy;
   private readonly direct: Dispatcher;
-  private readonly redirecting: Dispatcher;
   private readonly insecure: Set<string>;
   private readonly observers: HttpObserver[] = [];
 
@@ -77,7 +86,6 @@ export class Transport {
       bodyTimeout: timeout,
       connect: connector(options),
     });
-    this.redirecting = this.direct.compose(interceptors.redirect({ maxRedirections: 5 }));
     this.insecure = new Set((options.insecureRegistries ?? []).map((h) => h.toLowerCase()));
     this.retry = new RetryPolicy(options.retry);
   }
@@ -104,28 +112,54 @@ export class Transport {
    */
   async send(req: SendOptions): Promise<HttpResponse> {
     const host = new URL(req.url).host;
-    const retries = req.retry !== false;
-    const max = retries ? this.retry.options.maxAttempts : 1;
+    const max = req.retry !== false ? this.retry.options.maxAttempts : 1;
     for (let attempt = 1; ; attempt++) {
       await this.retry.waitTurn(host, req.signal);
       let res: HttpResponse;
       try {
-        res = await this.once(req);
+        res = await this.follow(req);
       } catch (err) {
-        if (attempt >= max || !isRetryableError(err) || req.signal?.aborted) throw this.networkError(err, req);
+        if (attempt >= max || !isRetryable(err) || req.signal?.aborted || !(req.budget?.take() ?? true)) throw this.networkError(err, req);
         const wait = this.retry.delay(attempt);
         this.trace(`retry ${req.method} ${redactUrl(req.url)} after ${errorCode(err) ?? 'error'} in ${wait} ms (attempt ${attempt + 1}/${max})`);
-        await sleepFor(wait, req.signal);
+        await backoff(wait, req.signal);
         continue;
       }
-      if (attempt >= max || !isRetryableStatus(res.status)) return res;
-      const retryAfter = parseRetryAfter(header(res.headers, 'retry-after'));
-      await res.body.dump().catch(() => undefined);
-      const wait = this.retry.delay(attempt, retryAfter);
-      // A 429 or 503 is about the host, not this request: every request to it waits.
+      if (attempt >= max || !isRetryableStatus(res.status) || !(req.budget?.take() ?? true)) return res;
+      const wait = this.retry.delay(attempt, parseRetryAfter(header(res.headers, 'retry-after')));
+      // A 429 or 503 is about the host, not this request: every request to it waits, from now.
       if (res.status === 429 || res.status === 503) this.retry.pause(host, wait);
+      await res.body.dump().catch(() => undefined);
       this.trace(`retry ${req.method} ${redactUrl(req.url)} after ${res.status} in ${wait} ms (attempt ${attempt + 1}/${max})`);
-      await sleepFor(wait, req.signal);
+      await backoff(wait, req.signal);
+    }
+  }
+
+  /**
+   * One exchange, following redirects of a GET or HEAD when asked: at most MAX_REDIRECTS hops,
+   * credentials only to the origin first asked, never from https down to http.
+   */
+  private async follow(req: SendOptions): Promise<HttpResponse> {
+    const origin = new URL(req.url).origin;
+    let url = req.url;
+    let method = req.method;
+    for (let hop = 0; ; hop++) {
+      const headers = new URL(url).origin === origin ? req.headers : withoutCredentials(req.headers);
+      const res = await this.once({ ...req, method, url, headers });
+      res.url = req.url;
+      const location = header(res.headers, 'location');
+      if (!req.followRedirects || !REDIRECT_STATUS.has(res.status) || !location || (method !== 'GET' && method !== 'HEAD')) return res;
+      await res.body.dump().catch(() => undefined);
+      const next = new URL(location, url);
+      if (hop + 1 > MAX_REDIRECTS) {
+        throw new AcrImportError('integrity', `${req.method} ${redactUrl(req.url)} was redirected more than ${MAX_REDIRECTS} times; giving up.`);
+      }
+      if (new URL(url).protocol === 'https:' && next.protocol !== 'https:') {
+        throw new AcrImportError('integrity', `${req.method} ${redactUrl(req.url)} was redirected from https to ${next.protocol.replace(':', '')} (${redactUrl(next.toString())}); refusing the downgrade.`);
+      }
+      this.trace(`redirect ${res.status} ${redactUrl(url)} → ${redactUrl(next.toString())}`);
+      url = next.toString();
+      if (res.status === 303 && method !== 'HEAD') method = 'GET';
     }
   }
 
@@ -136,12 +170,11 @@ export class Transport {
       this.trace(`→ ${req.method} ${redactUrl(req.url)}`);
       for (const [k, v] of Object.entries(headers)) this.trace(`  ${k}: ${redactHeader(k, v)}`);
     }
-    const dispatcher = req.followRedirects ? this.redirecting : this.direct;
     const r = await request(req.url, {
       method: req.method,
       headers,
       body: req.body?.(),
-      dispatcher,
+      dispatcher: this.direct,
       signal: req.signal,
       // undici closes the connection after every HEAD (a guard against servers that send a body
       // with it), so each blob or manifest HEAD cost a new connection (a TLS handshake on a real
@@ -152,7 +185,7 @@ export class Transport {
     if (this.options.debug) {
       this.trace(`← ${res.status} ${req.method} ${redactUrl(req.url)} (${Date.now() - started} ms)`);
       for (const [k, v] of Object.entries(res.headers)) {
-        if (v !== undefined) this.trace(`  ${k}: ${redactHeader(k, Array.isArray(v) ? v.join(', ') : v)}`);
+        if (v !== undefined) this.trace(`  ${k}: ${k === 'location' ? redactUrl(String(v)) : redactHeader(k, Array.isArray(v) ? v.join(', ') : v)}`);
       }
     }
     for (const o of this.observers) o.onResponse?.(req, res);
@@ -166,6 +199,8 @@ export class Transport {
   /** Connection-level failures as typed errors that say which registry and what to try. */
   networkError(err: unknown, req: SendOptions): unknown {
     if (err instanceof AcrImportError) return err;
+    const refused = proxyRefusal(err, req.url);
+    if (refused && !req.signal?.aborted) return refused;
     if ((err as { name?: string })?.name === 'AbortError' || req.signal?.aborted) {
       return new AcrImportError('interrupted', 'Interrupted.', { cause: err });
     }
@@ -193,7 +228,7 @@ export class Transport {
     if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
       return new AcrImportError('network', `Protocol error talking to ${url.host}: is it serving plain http?`, { cause: err });
     }
-    if (isRetryableError(err)) {
+    if (isRetryable(err)) {
       return new AcrImportError('transient', `Connection to ${url.host} failed for ${what}: ${(err as Error).message}${code ? ` (${code})` : ''}, after ${this.retry.options.maxAttempts} attempts.`, { cause: err });
     }
     return err;
@@ -217,6 +252,36 @@ function connector(options: TransportOptions): buildConnector.BuildOptions | bui
   };
 }
 
-function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
-  return sleep(ms, undefined, { signal });
+function withoutCredentials(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!headers) return headers;
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !CREDENTIAL_HEADERS.includes(k.toLowerCase())));
+}
+
+/**
+ * A proxy that refuses CONNECT: undici reports it as a RequestAbortedError ("Proxy response (407)
+ * !== 200 when HTTP Tunneling"), which reads like Ctrl-C. It is a network error naming the proxy.
+ */
+function proxyRefusal(err: unknown, url: string): AcrImportError | undefined {
+  const m = /Proxy response \((\d+)\)/.exec(String((err as Error)?.message));
+  if (!m) return undefined;
+  const proxy = proxyFor(url);
+  const status = Number(m[1]);
+  return new AcrImportError('network', `The proxy${proxy ? ` ${proxy}` : ''} refused to connect to ${new URL(url).host} (HTTP ${status}${status === 407 ? ' Proxy Authentication Required' : status === 403 ? ' Forbidden' : ''}).`, {
+    hint: status === 407
+      ? 'Give the proxy credentials in its URL (HTTPS_PROXY=http://user:password@host:port), or add the registry to NO_PROXY.'
+      : 'Ask for the registry to be allowed through the proxy, or add it to NO_PROXY.',
+    cause: err,
+  });
+}
+
+/** The proxy undici uses for `url`, as host:port (never its credentials). */
+function proxyFor(url: string): string | undefined {
+  const env = process.env;
+  const raw = new URL(url).protocol === 'https:' ? (env.https_proxy ?? env.HTTPS_PROXY) : (env.http_proxy ?? env.HTTP_PROXY);
+  if (!raw) return undefined;
+  try {
+    return new URL(raw).host;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,17 @@
-// Bounded retries with exponential backoff and full jitter, shared per host: one 429 from a
-// registry pauses every request to that host, not only the one that got it (as regclient does).
+// Bounded retries with exponential backoff and jitter, shared per host: one 429 from a registry
+// pauses every request to that host, not only the one that got it (as regclient does).
+//
+// The retry design, in one place:
+// - `--retries N` bounds every request: Transport.send makes at most N+1 attempts of it.
+// - A whole blob transfer (its HEAD, mount, download with Range resumes, upload chunks, status
+//   queries and restarts) shares ONE RetryBudget of N retries: every retry at any level draws
+//   from it, so retries never multiply through nested loops (a failing PUT is sent N+1 times,
+//   not (N+1)³). Requests outside a transfer (manifests, tags) have only their own bound.
+// - One classifier, isRetryable(), decides for errors; isRetryableStatus() for answers.
+// - Every wait is backoff(): it ends at once when the AbortSignal fires (Ctrl-C, or another
+//   transfer's failure), rejecting with the signal's reason.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AcrImportError } from '../errors.js';
 
 export interface RetryOptions {
   /** Attempts in all, the first included. */
@@ -29,6 +40,8 @@ const RETRYABLE_CODES = new Set([
   'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH',
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED', 'ERR_STREAM_PREMATURE_CLOSE',
+  // A body shorter than its Content-Length, ended by a clean close (a proxy's Connection: close).
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
 
 export function errorCode(err: unknown): string | undefined {
@@ -40,11 +53,49 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-export function isRetryableError(err: unknown): boolean {
+/**
+ * Whether an operation that failed with `err` is worth another try: a broken connection or a cut
+ * body, a typed transient error (429/5xx that outlasted a request's own retries), an upload
+ * session that vanished (a geo-replica that lost it), or a chunk refused with 416 (the registry's
+ * offset differs from ours: resume from its status). Never an abort, nor a refused proxy.
+ */
+export function isRetryable(err: unknown): boolean {
   if ((err as { name?: string })?.name === 'AbortError') return false;
+  if (err instanceof AcrImportError) {
+    const { code, status } = err as { code?: string; status?: number };
+    return err.kind === 'transient' || code === 'BLOB_UPLOAD_UNKNOWN' || status === 416;
+  }
   const code = errorCode(err);
   if (code) return RETRYABLE_CODES.has(code);
   return /terminated|other side closed|socket hang up/i.test(String((err as Error)?.message));
+}
+
+/** A backoff wait that ends at once, rejecting with the signal's reason, when `signal` fires. */
+export async function backoff(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (err) {
+    throw signal?.aborted && signal.reason !== undefined ? signal.reason : err;
+  }
+}
+
+/** Retries left for one operation (a blob transfer); every level of retry draws from it. */
+export class RetryBudget {
+  private used = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** Takes one retry; false when none is left. */
+  take(): boolean {
+    if (this.used >= this.limit) return false;
+    this.used++;
+    return true;
+  }
+
+  /** Retries taken so far (the delay of the next one grows with it). */
+  get taken(): number {
+    return this.used;
+  }
 }
 
 /** Retry-After as seconds or an HTTP date, in milliseconds from now; undefined when absent or unreadable. */
@@ -71,6 +122,11 @@ export class RetryPolicy {
     return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   }
 
+  /** A budget of retries for one whole operation: --retries of them. */
+  budget(): RetryBudget {
+    return new RetryBudget(this.options.maxAttempts - 1);
+  }
+
   /** Slow every request to `host` for `ms`. */
   pause(host: string, ms: number): void {
     const until = Date.now() + ms;
@@ -82,7 +138,7 @@ export class RetryPolicy {
     for (;;) {
       const wait = (this.pausedUntil.get(host) ?? 0) - Date.now();
       if (wait <= 0) return;
-      await sleep(wait, undefined, { signal });
+      await backoff(wait, signal);
     }
   }
 }

@@ -72,6 +72,10 @@ export type { AccessEntry, TokenClaims } from './jwt.js';
 export { createTestCA, issueServerCert, createSigningCert } from './pki.js';
 export type { TestCA, IssuedCert } from './pki.js';
 
+// Registry personalities: how well-known registries behave, in front of the real one.
+export { startPersonality, PROFILES, HopLog, describeHops, startRefusingProxy } from './personalities/index.js';
+export type { Personality, ProfileName, Profile, Behaviours, FrontDoor, FrontDoorOptions, Hop, OriginRole, Script, Scripted, RequestInfo, RunningForwardProxy, ConnectRecord } from './personalities/index.js';
+
 export { uniqueRepo } from './repo.js';
 export { stopAfterAll } from './lifecycle.js';
 export { getFreePort, LOOPBACK, run, basicAuthHeader } from './util.js';

@@ -15,12 +15,19 @@ export type Fault =
   | { kind: 'respond'; status: number; headers?: Record<string, string>; body?: string | Buffer }
   /** Destroy the socket before answering (client sees ECONNRESET / "other side closed"). */
   | { kind: 'reset' }
-  /** Forward, but destroy the connection after `afterBytes` bytes of the response body. */
-  | { kind: 'cut'; afterBytes: number }
+  /** Forward, but destroy the connection after `afterBytes` bytes of the response body (sent chunked with `dropLength`). */
+  | { kind: 'cut'; afterBytes: number; dropLength?: boolean }
   /** Wait, then go on with `then` (or forward normally). */
   | { kind: 'delay'; ms: number; then?: Fault }
   /** Answer with a redirect (default 307) to `location`. */
-  | { kind: 'redirect'; location: string; status?: number };
+  | { kind: 'redirect'; location: string; status?: number }
+  /**
+   * Forward, then end the body cleanly (FIN, `Connection: close`) after `afterBytes` bytes, with
+   * its Content-Length kept (the client sees a length mismatch) or removed (an early end).
+   */
+  | { kind: 'truncate'; afterBytes: number; keepLength: boolean }
+  /** Forward, with response headers set (a string, or a function of the upstream's value) or removed (null). */
+  | { kind: 'headers'; headers: Record<string, string | null | ((upstream: string | undefined) => string | null)> };
 
 export type RequestKind = 'base' | 'manifest' | 'blob' | 'upload' | 'tags' | 'catalog' | 'referrers' | 'other';
 
@@ -105,9 +112,11 @@ export const faults = {
     body: `<html><head><title>${status}</title></head><body><h1>${status} injected by harness proxy</h1></body></html>`,
   }),
   reset: (): Fault => ({ kind: 'reset' }),
-  cut: (afterBytes: number): Fault => ({ kind: 'cut', afterBytes }),
+  cut: (afterBytes: number, dropLength = false): Fault => ({ kind: 'cut', afterBytes, dropLength }),
   delay: (ms: number, then?: Fault): Fault => ({ kind: 'delay', ms, then }),
   redirect: (location: string, status = 307): Fault => ({ kind: 'redirect', location, status }),
+  truncate: (afterBytes: number, keepLength: boolean): Fault => ({ kind: 'truncate', afterBytes, keepLength }),
+  headers: (headers: Extract<Fault, { kind: 'headers' }>['headers']): Fault => ({ kind: 'headers', headers }),
 };
 
 /**
@@ -217,15 +226,34 @@ export async function startProxy(opts: StartProxyOptions): Promise<RunningProxy>
           return;
         }
         case 'cut':
+        case 'truncate':
+        case 'headers': {
+          const truncate = fault.kind === 'truncate';
+          // Without a length and without chunks, the body runs until the connection closes.
+          if (truncate && !fault.keepLength) res.useChunkedEncodingByDefault = false;
           forward(req, res, upstream, agent, {
             publicOrigin,
-            cutAfterBytes: fault.afterBytes,
+            cutAfterBytes: fault.kind === 'headers' ? undefined : fault.afterBytes,
             onUpstreamResponse: (_s, h) => {
+              if (truncate) {
+                h.connection = 'close';
+                if (!fault.keepLength) delete h['content-length'];
+              }
+              if (fault.kind === 'cut' && fault.dropLength) delete h['content-length'];
+              if (fault.kind === 'headers') {
+                for (const [k, edit] of Object.entries(fault.headers)) {
+                  const name = k.toLowerCase();
+                  const v = typeof edit === 'function' ? edit(h[name] === undefined ? undefined : String(h[name])) : edit;
+                  if (v === null) delete h[name];
+                  else h[name] = v;
+                }
+              }
               rec.responseHeaders = pick(h, RES_HEADERS);
             },
             onDone: (d) => finish(d.status, d.bytesSent, d.aborted),
           });
           return;
+        }
       }
     };
 

@@ -48,8 +48,9 @@ describe('rate limits', () => {
     await expectComplete(open.host, dest, image.digest);
     const limited = source.requests.find((q) => q.status === 429)!;
     expect(limited).toBeDefined();
-    // Shared backoff: nothing new started at that host during the second it asked for.
-    const during = source.requests.filter((q) => q.startedAt > limited.startedAt + 50 && q.startedAt < limited.startedAt + 900);
+    // Shared backoff: nothing new started at that host during the second it asked for (a request
+    // that passed its turn before the 429 came back may still arrive: on a loaded machine, late).
+    const during = source.requests.filter((q) => q.startedAt > limited.startedAt + 150 && q.startedAt < limited.startedAt + 900);
     expect(describeRequests(during)).toBe('');
   });
 

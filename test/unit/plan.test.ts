@@ -2,23 +2,28 @@
 // no real index can contain itself): a fake source serves whatever bytes the test says.
 import { describe, expect, it } from 'vitest';
 import { planImport, type PlanOptions } from '../../src/copy/plan.js';
-import type { RegistryClient } from '../../src/registry/client.js';
+import type { ReadOnlyStorage } from '../../src/content/storage.js';
 import { AcrImportError } from '../../src/errors.js';
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 
-function fakeSource(docs: Record<string, object>): RegistryClient {
+function fakeSource(docs: Record<string, object>, name = 'fake.example'): ReadOnlyStorage {
   return {
-    registry: 'fake.example',
-    headManifest: async (_repo: string, ref: string) => (docs[ref] ? { digest: ref, mediaType: INDEX, size: 1 } : undefined),
-    getManifest: async (_repo: string, ref: string) => {
+    name,
+    location: name,
+    describe: (repo, ref) => `${name}/${repo}@${ref}`,
+    resolve: async (_repo, ref) => (docs[ref] ? { digest: ref, mediaType: INDEX, size: 1 } : undefined),
+    fetchManifest: async (_repo, ref) => {
       const json = docs[ref] as Record<string, unknown>;
       return { digest: ref, mediaType: (json.mediaType as string) ?? INDEX, size: 1, bytes: Buffer.from(JSON.stringify(json)), json };
     },
-  } as unknown as RegistryClient;
+    fetchBlob: () => {
+      throw new Error('planning reads no blobs');
+    },
+  };
 }
 
-const emptyTarget = { registry: 'target.example', headManifest: async () => undefined } as unknown as RegistryClient;
+const emptyTarget = fakeSource({}, 'target.example');
 
 function options(ref: string): PlanOptions {
   return {
@@ -63,18 +68,19 @@ describe('planning refuses malformed graphs before writing anything', () => {
   });
 });
 
-/** A fake source that counts manifest GETs; `auth` says how it was read. */
-function countingSource(docs: Record<string, object>, registry = 'fake.example', credential = 'basic') {
-  const source = fakeSource(docs) as unknown as { registry: string; getManifest: RegistryClient['getManifest']; auth: unknown; gets: string[] };
-  const get = source.getManifest.bind(source);
-  source.gets = [];
-  source.registry = registry;
-  source.auth = { credential: { kind: credential } };
-  source.getManifest = async (repo, ref) => {
-    source.gets.push(ref);
-    return get(repo, ref);
+/** A fake source that counts manifest GETs; `credential` says how it was read. */
+function countingSource(docs: Record<string, object>, registry = 'fake.example', credential = 'basic'): ReadOnlyStorage & { gets: string[] } {
+  const base = fakeSource(docs, registry);
+  const gets: string[] = [];
+  return {
+    ...base,
+    anonymous: credential === 'anonymous',
+    gets,
+    fetchManifest: async (repo, ref, signal) => {
+      gets.push(ref);
+      return base.fetchManifest(repo, ref, signal);
+    },
   };
-  return source as unknown as RegistryClient & { gets: string[] };
 }
 
 const hex = (n: number) => n.toString(16).padStart(64, '0');

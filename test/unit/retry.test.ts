@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RetryPolicy, isRetryableError, isRetryableStatus, parseRetryAfter } from '../../src/transport/retry.js';
+import { RetryBudget, RetryPolicy, backoff, isRetryable, isRetryableStatus, parseRetryAfter } from '../../src/transport/retry.js';
+import { AcrImportError } from '../../src/errors.js';
+import { RegistryError } from '../../src/registry/errors.js';
 
 describe('Retry-After', () => {
   it('reads seconds, HTTP dates, and nothing', () => {
@@ -46,9 +48,38 @@ describe('RetryPolicy', () => {
   it('classifies statuses and connection errors', () => {
     for (const s of [429, 500, 502, 503, 504]) expect(isRetryableStatus(s)).toBe(true);
     for (const s of [400, 401, 403, 404]) expect(isRetryableStatus(s)).toBe(false);
-    expect(isRetryableError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
-    expect(isRetryableError(Object.assign(new Error('x'), { code: 'ENOTFOUND' }))).toBe(false);
-    expect(isRetryableError(Object.assign(new Error('x'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }))).toBe(false);
-    expect(isRetryableError(new Error('terminated'))).toBe(true);
+    expect(isRetryable(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isRetryable(Object.assign(new Error('x'), { code: 'ENOTFOUND' }))).toBe(false);
+    expect(isRetryable(Object.assign(new Error('x'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }))).toBe(false);
+    expect(isRetryable(new Error('terminated'))).toBe(true);
+  });
+
+  it('one classifier for every level: typed transient errors, vanished sessions, 416 chunks, cut bodies; never an abort or a refused proxy', () => {
+    expect(isRetryable(new AcrImportError('transient', 'x'))).toBe(true);
+    expect(isRetryable(new RegistryError('not-found', 'x', 404, 'BLOB_UPLOAD_UNKNOWN', 'r', 'PATCH /'))).toBe(true);
+    expect(isRetryable(new RegistryError('integrity', 'x', 416, 'BLOB_UPLOAD_INVALID', 'r', 'PATCH /'))).toBe(true);
+    expect(isRetryable(new RegistryError('not-found', 'x', 404, 'MANIFEST_UNKNOWN', 'r', 'GET /'))).toBe(false);
+    expect(isRetryable(new AcrImportError('integrity', 'digest mismatch'))).toBe(false);
+    expect(isRetryable(new AcrImportError('network', 'The proxy 127.0.0.1:1 refused to connect'))).toBe(false);
+    expect(isRetryable(Object.assign(new Error('Response body length does not match content-length header'), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' }))).toBe(true);
+    expect(isRetryable(Object.assign(new Error('aborted'), { name: 'AbortError', code: 'ECONNRESET' }))).toBe(false);
+  });
+});
+
+describe('RetryBudget', () => {
+  it('gives out exactly its limit, whoever asks', () => {
+    const budget = new RetryPolicy({ maxAttempts: 3 }).budget();
+    expect([budget.take(), budget.take(), budget.take()]).toEqual([true, true, false]);
+    expect(budget.taken).toBe(2);
+    expect(new RetryBudget(0).take()).toBe(false);
+  });
+
+  it('backoff ends at once on abort, with the reason given', async () => {
+    const ctl = new AbortController();
+    const reason = new AcrImportError('interrupted', 'Interrupted by SIGINT.');
+    setTimeout(() => ctl.abort(reason), 20);
+    const t0 = Date.now();
+    await expect(backoff(10_000, ctl.signal)).rejects.toBe(reason);
+    expect(Date.now() - t0).toBeLessThan(1000);
   });
 });

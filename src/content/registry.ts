@@ -1,0 +1,67 @@
+// The registry as a storage: a thin adapter over RegistryClient, which keeps the HTTP details
+// (uploads, resumes, mounts, tokens). Repositories are real here; mounts work within a registry.
+import type { Readable } from 'node:stream';
+import type { RegistryClient, UploadOptions } from '../registry/client.js';
+import type { Descriptor } from '../registry/media-types.js';
+import type { RetryBudget } from '../transport/retry.js';
+import { withReference, type BlobSource, type FetchedManifest, type ManifestHead, type MountResult, type PushBlobOptions, type Storage, type TransferOptions } from './storage.js';
+
+export type RegistryUploadOptions = Omit<UploadOptions, 'location' | 'minChunk' | 'budget' | 'signal' | 'onProgress'>;
+
+export class RegistryStorage implements Storage {
+  constructor(
+    readonly client: RegistryClient,
+    /** How uploads are cut (monolithic, streamed, chunked). */
+    private readonly upload: RegistryUploadOptions = {},
+  ) {}
+
+  get name(): string {
+    return this.client.registry;
+  }
+
+  get anonymous(): boolean {
+    return this.client.auth.credential.kind === 'anonymous';
+  }
+
+  get location(): string {
+    return this.client.baseUrl;
+  }
+
+  describe(repository: string, reference: string): string {
+    return withReference(`${this.name}/${repository}`, reference);
+  }
+
+  resolve(repository: string, reference: string, signal?: AbortSignal): Promise<ManifestHead | undefined> {
+    return this.client.headManifest(repository, reference, signal);
+  }
+
+  fetchManifest(repository: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    return this.client.getManifest(repository, reference, signal);
+  }
+
+  fetchBlob(repository: string, blob: Pick<Descriptor, 'digest' | 'size'>, options?: TransferOptions & { offset?: number }): Readable {
+    return this.client.getBlob(repository, blob, options);
+  }
+
+  exists(repository: string, digest: string, signal?: AbortSignal, budget?: RetryBudget): Promise<boolean> {
+    return this.client.hasBlob(repository, digest, signal, budget);
+  }
+
+  pushBlob(repository: string, blob: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource, options: PushBlobOptions = {}): Promise<void> {
+    const { session, ...rest } = options;
+    return this.client.uploadBlob(repository, blob, source, { ...this.upload, ...rest, location: session?.location, minChunk: session?.minChunk });
+  }
+
+  async pushManifest(repository: string, digest: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<void> {
+    await this.client.putManifest(repository, digest, bytes, mediaType, signal);
+  }
+
+  async tag(repository: string, tag: string, manifest: { bytes: Buffer; mediaType: string }, signal?: AbortSignal): Promise<void> {
+    // A registry takes the manifest's bytes under the tag: one PUT writes both.
+    await this.client.putManifest(repository, tag, manifest.bytes, manifest.mediaType, signal);
+  }
+
+  mount(repository: string, digest: string, fromRepository: string, signal?: AbortSignal, budget?: RetryBudget): Promise<MountResult> {
+    return this.client.mountBlob(repository, digest, fromRepository, signal, budget);
+  }
+}
