@@ -120,8 +120,22 @@ export class RegistryClient {
 
   /** GET a manifest's exact bytes, hashed here (a tag's Docker-Content-Digest is not trusted). */
   async getManifest(repo: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    const budget = this.transport.retry.budget();
+    for (;;) {
+      try {
+        return await this.getManifestOnce(repo, ref, signal, budget);
+      } catch (err) {
+        // A body cut short (a reset, a clean close with or without a length) is asked for again,
+        // within the one budget; any other failure is final.
+        if (signal?.aborted || !(err instanceof ManifestBodyBroken) || !budget.take()) throw err instanceof ManifestBodyBroken ? err.final : err;
+        await backoff(this.transport.retry.delay(budget.taken), signal);
+      }
+    }
+  }
+
+  private async getManifestOnce(repo: string, ref: string, signal: AbortSignal | undefined, budget: RetryBudget): Promise<FetchedManifest> {
     const url = `/v2/${repo}/manifests/${ref}`;
-    const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], headers: { accept: MANIFEST_ACCEPT }, followRedirects: true, signal });
+    const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], headers: { accept: MANIFEST_ACCEPT }, followRedirects: true, budget, signal });
     if (res.status !== 200) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
     this.refuseHtml(res, 'GET', url);
     const where = `${this.registry}/${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
@@ -130,11 +144,14 @@ export class RegistryClient {
       bytes = await readCapped(res, MANIFEST_SIZE_LIMIT);
     } catch (err) {
       if (err instanceof AcrImportError) throw new AcrImportError('integrity', `The manifest of ${where} is larger than ${MANIFEST_SIZE_LIMIT / 1024 / 1024} MiB, the limit for manifests.`);
+      if (isRetryable(err)) throw new ManifestBodyBroken(this.transport.networkError(err, { method: 'GET', url: res.finalUrl }));
       throw err;
     }
     const digest = ref.includes(':') ? digestOf(bytes, ref.split(':')[0]) : digestOf(bytes);
     if (ref.includes(':') && digest !== ref) {
-      throw new AcrImportError('integrity', `The manifest served for ${where} does not match its digest: its bytes hash to ${digest}.`);
+      const mismatch = new AcrImportError('integrity', `The manifest served for ${where} does not match its digest: its bytes hash to ${digest}.`);
+      // Without a Content-Length a body cut short by a clean close can only show here.
+      throw header(res.headers, 'content-length') === undefined ? new ManifestBodyBroken(mismatch) : mismatch;
     }
     let json: Record<string, unknown>;
     try {
@@ -568,6 +585,13 @@ export class RegistryClient {
 
   private session(res: HttpResponse): UploadSession {
     return { location: this.location(res), minChunk: Number(header(res.headers, 'oci-chunk-min-length') ?? 0) || 0 };
+  }
+}
+
+/** A manifest body that broke on the way: worth asking again; `final` is what to report if not. */
+class ManifestBodyBroken extends Error {
+  constructor(readonly final: unknown) {
+    super('manifest body broken');
   }
 }
 

@@ -56,14 +56,15 @@ export function errorCode(err: unknown): string | undefined {
 /**
  * Whether an operation that failed with `err` is worth another try: a broken connection or a cut
  * body, a typed transient error (429/5xx that outlasted a request's own retries), an upload
- * session that vanished (a geo-replica that lost it), or a chunk refused with 416 (the registry's
- * offset differs from ours: resume from its status). Never an abort, nor a refused proxy.
+ * session that vanished (a geo-replica that lost it, or a session state the registry no longer
+ * takes after an answer was lost: 404 BLOB_UPLOAD_INVALID), or a chunk refused with 416 (the
+ * registry's offset differs from ours: resume from its status). Never an abort, nor a refused proxy.
  */
 export function isRetryable(err: unknown): boolean {
   if ((err as { name?: string })?.name === 'AbortError') return false;
   if (err instanceof AcrImportError) {
     const { code, status } = err as { code?: string; status?: number };
-    return err.kind === 'transient' || code === 'BLOB_UPLOAD_UNKNOWN' || status === 416;
+    return err.kind === 'transient' || code === 'BLOB_UPLOAD_UNKNOWN' || (code === 'BLOB_UPLOAD_INVALID' && status === 404) || status === 416;
   }
   const code = errorCode(err);
   if (code) return RETRYABLE_CODES.has(code);
