@@ -19,13 +19,21 @@ export interface EntraTokenProvider {
   token(options: { forceRefresh?: boolean; signal?: AbortSignal; what?: string }): Promise<EntraToken>;
   /** False for a fixed token: asking again gives the same token. */
   readonly renewable: boolean;
+  /** After a refusal: moves on to the next audience and names its scope, or undefined when there is none. */
+  nextAudience?(): string | undefined;
 }
 
-export function cachedEntraProvider(tokens: EntraTokens, scope: string): EntraTokenProvider {
+/**
+ * Tokens from the shared cache for the first scope; a registry that refuses them is asked with the
+ * next (ACR's audience, then the cloud's ARM audience, which ACR accepts unless it was turned off).
+ */
+export function cachedEntraProvider(tokens: EntraTokens, ...scopes: [string, ...string[]]): EntraTokenProvider {
+  let current = 0;
   return {
     description: tokens.description,
     renewable: true,
-    token: (o) => tokens.getToken(scope, o),
+    token: (o) => tokens.getToken(scopes[current]!, o),
+    nextAudience: () => (current + 1 < scopes.length ? scopes[++current] : undefined),
   };
 }
 
@@ -83,6 +91,13 @@ export class AcrExchangeSource implements RefreshTokenSource {
       entra = await this.entra.token({ forceRefresh: true, signal: this.options.signal, what });
       res = await this.post(url, service, entra);
     }
+    if (res.status === 401 || res.status === 403) {
+      const next = await this.withNextAudience(url, service, what);
+      if (next) {
+        await res.body.dump().catch(() => undefined);
+        ({ entra, res } = next);
+      }
+    }
     const text = (await readCapped(res, 1024 * 1024)).toString('utf8');
     const detail = errorDetail(text);
     if (res.status === 401 || res.status === 403) {
@@ -111,6 +126,15 @@ export class AcrExchangeSource implements RefreshTokenSource {
     const margin = Math.min(5 * 60_000, Math.max(0, (exp - now) / 4));
     this.options.debug?.(`exchanged an Entra ID token for an ACR refresh token at ${url} (valid ${Math.round((exp - now) / 1000)} s)`);
     return { token, renewAt: exp - margin };
+  }
+
+  /** The exchange again with a token for the next audience, when the provider has one. */
+  private async withNextAudience(url: string, service: string, what: string) {
+    const scope = this.entra.nextAudience?.();
+    if (!scope) return undefined;
+    this.options.debug?.(`${url} refused the Entra ID token; trying one for ${scope}`);
+    const entra = await this.entra.token({ signal: this.options.signal, what });
+    return { entra, res: await this.post(url, service, entra) };
   }
 
   private post(url: string, service: string, entra: EntraToken) {

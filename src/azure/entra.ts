@@ -85,16 +85,21 @@ export class EntraTokens {
     private readonly create: () => Promise<TokenCredentialLike>,
   ) {}
 
-  /** DefaultAzureCredential, or the credential given to setTokenCredential. */
-  static fromEnvironment(): EntraTokens {
+  /**
+   * DefaultAzureCredential signing in at the cloud's authority (a service principal of
+   * AzureChinaCloud exists only at login.chinacloudapi.cn), or the credential given to setTokenCredential.
+   */
+  static fromEnvironment(authority: { authorityHost: string }, env: NodeJS.ProcessEnv): EntraTokens {
     if (override) {
       const c = override.credential;
       return new EntraTokens(override.description, async () => c);
     }
-    return new EntraTokens('Entra ID (DefaultAzureCredential)', async () => {
+    const authorityHost = defaultCredentialOptions(authority, env).authorityHost;
+    const where = authorityHost === 'https://login.microsoftonline.com' ? '' : ` at ${authorityHost.replace(/^https?:\/\//, '')}`;
+    return new EntraTokens(`Entra ID (DefaultAzureCredential${where})`, async () => {
       const { DefaultAzureCredential } = await import('@azure/identity');
       await routeAzureLogger();
-      return new DefaultAzureCredential() as TokenCredentialLike;
+      return new DefaultAzureCredential(defaultCredentialOptions(authority, env)) as TokenCredentialLike;
     });
   }
 
@@ -141,6 +146,11 @@ export class EntraTokens {
     this.issued.set(scope, (this.issued.get(scope) ?? 0) + 1);
     return { token: { token: t.token, expiresOnTimestamp: t.expiresOnTimestamp, tenantId: tenantOf(t.token) }, renewAt: renewAt(obtainedAt, t) };
   }
+}
+
+/** DefaultAzureCredential's options: the cloud's authority, unless AZURE_AUTHORITY_HOST names another. */
+export function defaultCredentialOptions(authority: { authorityHost: string }, env: NodeJS.ProcessEnv): { authorityHost: string } {
+  return { authorityHost: (env.AZURE_AUTHORITY_HOST?.trim() || authority.authorityHost).replace(/\/+$/, '') };
 }
 
 /** A fixed Entra access token (a password given without a username for an ACR). */

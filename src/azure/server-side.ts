@@ -8,9 +8,9 @@ import { header, Transport } from '../transport/http.js';
 import { parseRetryAfter } from '../transport/retry.js';
 import type { ImportOptions, RunContext } from '../cli/run-import.js';
 import { readStdinSecret } from '../cli/credentials.js';
-import { sourceFor, targetsFor } from '../cli/targets.js';
+import { sourceFor, sourceInRegistryNamed, targetsFor, type SourceSpec } from '../cli/targets.js';
 import { REGISTRY_API_VERSION, armError, looksLikeResourceId, parseRegistryResourceId, registryResourceId, type ArmRegistry } from './arm.js';
-import { cloudByName, isAcrLoginServerIn } from './cloud.js';
+import { chooseCloud, isAcrLoginServerIn } from './cloud.js';
 import { createAcrClient } from './acr-client.js';
 import { ManifestLocker, type LockedManifest } from './lock.js';
 import { wholeNumber } from './options.js';
@@ -71,7 +71,7 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
   if (o.lock && o.wait === false) throw usageError('--lock cannot be used with --no-wait: the import must have finished before its manifests can be locked.');
   if (o.passwordStdin && o.targetPasswordStdin) throw usageError('Only one of --password-stdin and --target-password-stdin can read standard input.');
 
-  const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
+  const cloud = chooseCloud(o.cloud, ctx.env);
   const transport = new Transport({
     userAgent: USER_AGENT,
     timeoutMs: wholeNumber(o.timeout ?? '60', '--timeout') * 1000,
@@ -80,33 +80,27 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
   });
   const session = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
   try {
-    // The source: a registry resource (by ID, or found by name) or a registry URI.
-    let sourceRef: ImageReference;
-    let resourceId: string | undefined;
-    if (o.registry) {
-      const reg = await session.resolveRegistry(o.registry, '--registry');
-      const spec = sourceFor(o.source, reg.loginServer);
-      if (spec.warning) c.warn(spec.warning);
-      sourceRef = spec.reference;
-      resourceId = reg.resourceId;
-    } else {
-      sourceRef = sourceFor(o.source, undefined).reference;
-    }
-    const sourceImage = `${sourceRef.repository}${sourceRef.digest ? `@${sourceRef.digest}` : `:${sourceRef.tag ?? 'latest'}`}`;
     const stdinSecret = o.passwordStdin ? await readStdinSecret(ctx.stdin) : undefined;
+    // As az decides it (acr/import.py): with --registry, a registry resource, read with the caller's
+    // rights and never sent credentials; without it, a registryUri with the credentials given, or
+    // without any, an ACR of the subscription by its resource ID when it is there.
+    const inRegistry = o.registry ? await registrySource(session, o.source, o.registry) : undefined;
+    const sourceRef = inRegistry?.reference ?? sourceFor(o.source, undefined).reference;
     const secret = explicitSecret('source', sourceRef.registry, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, ctx.env, stdinSecret);
-    const credentials = secret.password ? { ...(secret.username ? { username: secret.username } : {}), password: secret.password } : undefined;
-
-    // Like az: an ACR source in the subscription is named by its resource ID, so that the service
-    // reads it with the caller's rights and no credentials are needed.
-    if (!resourceId && !credentials && isAcrLoginServerIn(cloud, sourceRef.registry)) {
-      resourceId = await sourceResourceId(session, sourceRef.registry);
+    let credentials = secret.password ? { ...(secret.username ? { username: secret.username } : {}), password: secret.password } : undefined;
+    if (inRegistry && credentials) {
+      c.warn('The source credentials are not sent: with --registry, ACR reads the source registry by its resource ID, with the rights of the signed-in identity (as az acr import does).');
+      credentials = undefined;
     }
+    const resourceId = inRegistry ? inRegistry.resourceId : credentials || !isAcrLoginServerIn(cloud, sourceRef.registry) ? undefined : (await sourceInSubscription(session, sourceRef.registry))?.id;
+    const sourceText = inRegistry?.text ?? formatReference(sourceRef);
+    const sourceImage = imagePath(sourceRef);
     const targets = targetsFor(o.image, o.repository, sourceRef);
     const targetTags = targets.filter((t) => t.tag).map((t) => `${t.repository}:${t.tag}`);
     const untagged = targets.filter((t) => !t.tag).map((t) => t.repository);
     const body: ImportImageBody = {
-      source: { ...(resourceId ? { resourceId } : { registryUri: sourceRef.registry }), ...(credentials ? { credentials } : {}), sourceImage },
+      // Credentials go only with a registryUri: ACR reads a registry named by resourceId with the caller's rights.
+      source: { ...(resourceId ? { resourceId } : { registryUri: sourceRef.registry, ...(credentials ? { credentials } : {}) }), sourceImage },
       ...(targetTags.length ? { targetTags } : {}),
       ...(untagged.length ? { untaggedTargetRepositories: untagged } : {}),
       mode: o.force ? 'Force' : 'NoForce',
@@ -115,7 +109,6 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
     const target = await findTargetRegistry(session, o.name, o.resourceGroup);
     const path = `${target.id}/importImage?api-version=${REGISTRY_API_VERSION}`;
     const url = `${session.armEndpoint}${path}`;
-    const sourceText = formatReference(sourceRef);
     const result: ServerSideResult = {
       engine: 'server-side',
       source: sourceText,
@@ -197,24 +190,93 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
   }
 }
 
-/** The resource ID of the registry with this login server in the subscription, if it is there. */
-async function sourceResourceId(session: AzureSession, loginServer: string): Promise<string | undefined> {
+interface RegistrySource {
+  reference: ImageReference;
+  /** The source registry's resource ID: ACR reads it as an Azure resource. */
+  resourceId: string;
+  /** The source, for messages. */
+  text: string;
+}
+
+/**
+ * `--source` in the registry `--registry` names, as az reads it: a resource ID is sent as given,
+ * not looked up; a name or login server must be a registry of the subscription (else az's "can
+ * not be found"), sent by its resource ID.
+ */
+async function registrySource(session: AzureSession, source: string, registry: string): Promise<RegistrySource> {
+  const value = registry.trim();
+  let spec: SourceSpec;
+  let resourceId: string;
+  let text: string;
+  if (looksLikeResourceId(value)) {
+    const id = parseRegistryResourceId(value);
+    if (!id) throw usageError(`--registry '${registry}' is not a container registry resource ID.`, 'A resource ID reads /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>.');
+    spec = sourceInRegistryNamed(source, id.name, session.cloud);
+    resourceId = id.id;
+    text = `${imagePath(spec.reference)} in ${id.id}`;
+  } else {
+    const sub = await requireSubscription(session, 'source');
+    const hit = findRegistry(await session.registriesIn(sub.id), value, session.cloud.loginServerSuffix);
+    if (!hit) {
+      throw new AcrImportError('not-found', `The source container registry '${registry}' can not be found in subscription ${sub.id} (${sub.from}).`, {
+        hint: 'Give --registry its resource ID (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>), or leave out --registry and give a fully qualified --source, with --username/--password if it needs them.',
+      });
+    }
+    spec = sourceFor(source, loginServerOf(hit, session.cloud.loginServerSuffix));
+    resourceId = hit.id;
+    text = formatReference(spec.reference);
+  }
+  if (spec.warning) session.console.warn(spec.warning);
+  return { reference: spec.reference, resourceId, text };
+}
+
+/** `--subscription`, AZURE_SUBSCRIPTION_ID or the Azure CLI's; the server-side engine needs one. */
+async function requireSubscription(session: AzureSession, registry: 'source' | 'target'): Promise<{ id: string; from: string }> {
+  const sub = await session.subscription();
+  if (!sub) throw usageError(`--server-side needs the subscription of the ${registry} registry.`, 'Give --subscription, set AZURE_SUBSCRIPTION_ID, or choose one with `az account set`.');
+  return sub;
+}
+
+/**
+ * The registry of the subscription named by `value`: its name, its login server, or the plain
+ * `name.azurecr.io` of a registry whose login server is hashed; optionally in one resource group.
+ */
+function findRegistry(registries: ArmRegistry[], value: string, suffix: string, resourceGroup?: string): ArmRegistry | undefined {
+  const lower = value.toLowerCase();
+  const plainName = lower.endsWith(suffix) ? lower.slice(0, -suffix.length) : lower;
+  return registries.find((r) => {
+    const matches = r.properties?.loginServer?.toLowerCase() === lower || r.name?.toLowerCase() === plainName;
+    return matches && (!resourceGroup || r.id.toLowerCase().includes(`/resourcegroups/${resourceGroup.toLowerCase()}/`));
+  });
+}
+
+function loginServerOf(r: ArmRegistry, suffix: string): string {
+  return r.properties?.loginServer?.toLowerCase() ?? `${r.name.toLowerCase()}${suffix}`;
+}
+
+/** An ACR source (given without --registry) in the subscription; not found or not readable, it goes as a registryUri, as in az. */
+async function sourceInSubscription(session: AzureSession, loginServer: string): Promise<ArmRegistry | undefined> {
   const sub = await session.subscription();
   if (!sub) return undefined;
   try {
-    const hit = (await session.registriesIn(sub.id)).find((r) => r.properties?.loginServer?.toLowerCase() === loginServer.toLowerCase());
+    const hit = findRegistry(await session.registriesIn(sub.id), loginServer, session.cloud.loginServerSuffix);
     if (hit) session.console.debug(`source registry ${loginServer} is ${hit.id}`);
-    return hit?.id;
+    return hit;
   } catch (err) {
     session.console.debug(`could not look the source registry ${loginServer} up in ${sub.id}: ${(err as Error).message}`);
     return undefined;
   }
 }
 
+/** `repo:tag` or `repo@digest`, as importImage's sourceImage. */
+function imagePath(ref: ImageReference): string {
+  return `${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag ?? 'latest'}`}`;
+}
+
 /**
- * The target registry's resource ID and login server: from a resource ID, from
- * `--subscription` + `-g` + a name, or (like az) by finding the name in the subscription's
- * registry list, whose `id` gives the resource group.
+ * The target registry's resource ID and login server: from a resource ID; from a name and `-g`
+ * (the registry is read, since its login server may be hashed); or, like az, by finding the
+ * name in the subscription's registry list, whose `id` gives the resource group.
  */
 async function findTargetRegistry(session: AzureSession, name: string, resourceGroup: string | undefined): Promise<{ id: string; loginServer: string; resource?: ArmRegistry }> {
   const value = name.trim();
@@ -230,24 +292,17 @@ async function findTargetRegistry(session: AzureSession, name: string, resourceG
   // `myacr` or `myacr.azurecr.io` name the registry `myacr`; a hashed login server (domain-name-label scope) needs the list.
   const plainName = !isLoginServer ? lower : lower.endsWith(suffix) && /^[a-z0-9]{5,50}$/.test(lower.slice(0, -suffix.length)) ? lower.slice(0, -suffix.length) : undefined;
   if (!isLoginServer && !/^[a-z0-9]{5,50}$/.test(lower)) throw usageError(`'${name}' is not a valid registry name: ACR registry names have 5 to 50 letters and digits.`);
-  const sub = await session.subscription();
-  if (!sub) {
-    throw usageError('--server-side needs the subscription of the target registry.', 'Give --subscription, set AZURE_SUBSCRIPTION_ID, or choose one with `az account set`.');
-  }
+  const sub = await requireSubscription(session, 'target');
   if (resourceGroup && plainName) {
-    return { id: registryResourceId(sub.id, resourceGroup, plainName), loginServer: `${plainName}${suffix}` };
+    const id = registryResourceId(sub.id, resourceGroup, plainName);
+    const resource = await session.arm.getRegistry(id);
+    return { id: resource.id || id, loginServer: loginServerOf(resource, suffix), resource };
   }
-  const registries = await session.registriesIn(sub.id);
-  const hit = registries.find((r) => {
-    const login = r.properties?.loginServer?.toLowerCase();
-    const matches = isLoginServer ? login === lower || (plainName !== undefined && r.name?.toLowerCase() === plainName) : r.name?.toLowerCase() === lower;
-    return matches && (!resourceGroup || r.id.toLowerCase().includes(`/resourcegroups/${resourceGroup.toLowerCase()}/`));
-  });
+  const hit = findRegistry(await session.registriesIn(sub.id), value, suffix, resourceGroup);
   if (!hit) {
     throw new AcrImportError('not-found', `There is no registry '${name}' in subscription ${sub.id}${resourceGroup ? ` and resource group ${resourceGroup}` : ''} (${sub.from}).`, {
       hint: 'Check the registry name, --subscription and -g/--resource-group, and that the identity can read the registry.',
     });
   }
-  return { id: hit.id, loginServer: hit.properties?.loginServer?.toLowerCase() ?? `${hit.name.toLowerCase()}${suffix}`, resource: hit };
+  return { id: hit.id, loginServer: loginServerOf(hit, suffix), resource: hit };
 }
-

@@ -14,7 +14,7 @@ import type { Console } from '../output/console.js';
 import { isLoopbackHost } from '../reference.js';
 import type { Transport } from '../transport/http.js';
 import { AcrExchangeSource, cachedEntraProvider, fixedEntraProvider } from './acr-exchange.js';
-import { ArmClient, looksLikeResourceId, parseRegistryResourceId, type ArmRegistry } from './arm.js';
+import { ArmClient, looksLikeResourceId, parseRegistryResourceId, registryResourceId, type ArmRegistry } from './arm.js';
 import { armEndpointFor, isAcrLoginServerIn, type AzureCloud } from './cloud.js';
 import { EntraTokens, entraEvidentlyConfigured, staticTokenCredential, type TokenCredentialLike } from './entra.js';
 
@@ -79,7 +79,7 @@ export class AzureSession {
 
   /** The Entra ID token cache of this run (DefaultAzureCredential unless one was supplied). */
   get entra(): EntraTokens {
-    this.entraTokens ??= EntraTokens.fromEnvironment();
+    this.entraTokens ??= EntraTokens.fromEnvironment(this.cloud, this.env);
     return this.entraTokens;
   }
 
@@ -124,37 +124,48 @@ export class AzureSession {
   }
 
   /**
-   * `--name`/`--registry` as a login server: a resource ID is read from ARM; a bare name is looked
-   * up in the subscription when ARM can be asked quickly, else taken as `<name><suffix>` with a
-   * warning; a login server is used as it is.
+   * `--name`/`--registry` as a login server: a resource ID is read from ARM; a bare name with its
+   * resource group (`-g`) too; a bare name alone is looked up in the subscription when ARM can be
+   * asked quickly, else taken as `<name><suffix>` with a warning; a login server is used as it is.
    */
-  resolveRegistry(value: string, flag: string): Promise<ResolvedRegistry> {
-    const key = value.trim().toLowerCase();
+  resolveRegistry(value: string, flag: string, options: { resourceGroup?: string } = {}): Promise<ResolvedRegistry> {
+    const resourceGroup = options.resourceGroup?.trim() || undefined;
+    const key = `${value.trim().toLowerCase()}\n${resourceGroup?.toLowerCase() ?? ''}`;
     let p = this.resolved.get(key);
     if (!p) {
-      p = this.doResolve(value.trim(), flag);
+      p = this.doResolve(value.trim(), flag, resourceGroup);
       this.resolved.set(key, p);
     }
     return p;
   }
 
-  private async doResolve(value: string, flag: string): Promise<ResolvedRegistry> {
+  private async doResolve(value: string, flag: string, resourceGroup: string | undefined): Promise<ResolvedRegistry> {
     if (looksLikeResourceId(value)) {
       const id = parseRegistryResourceId(value);
       if (!id) {
         throw usageError(`${flag} '${value}' is not a container registry resource ID.`, 'A resource ID reads /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>.');
       }
-      const resource = await this.arm.getRegistry(id.id);
-      const loginServer = resource.properties?.loginServer;
-      if (!loginServer) throw new AcrImportError('integrity', `ARM returned registry ${id.id} without properties.loginServer.`);
-      this.console.debug(`${flag}: ${id.id} has login server ${loginServer}`);
-      return { loginServer: loginServer.toLowerCase(), resource, resourceId: resource.id ?? id.id };
+      return this.readRegistry(id.id, flag);
     }
     const loginServer = loginServerFor(value, this.cloud);
     const bare = !/[.:]/.test(value) && value.toLowerCase() !== 'localhost';
     if (!bare) return { loginServer };
+    if (resourceGroup) {
+      // -g says where the registry is: read it (a domain-name-label scope hashes its login server).
+      const sub = await this.subscription();
+      if (sub) return this.readRegistry(registryResourceId(sub.id, resourceGroup, value.toLowerCase()), flag);
+    }
     const found = await this.lookUpByName(value, flag, loginServer);
     return found ?? { loginServer };
+  }
+
+  /** A registry resource from ARM, for its login server. */
+  private async readRegistry(id: string, flag: string): Promise<ResolvedRegistry> {
+    const resource = await this.arm.getRegistry(id);
+    const loginServer = resource.properties?.loginServer;
+    if (!loginServer) throw new AcrImportError('integrity', `ARM returned registry ${id} without properties.loginServer.`);
+    this.console.debug(`${flag}: ${id} has login server ${loginServer}`);
+    return { loginServer: loginServer.toLowerCase(), resource, resourceId: resource.id ?? id };
   }
 
   /** A bare registry name in ARM (bounded by a short timeout); undefined after a warning when not found. */
@@ -280,7 +291,7 @@ export class AzureSession {
 
   /** `orAnonymous`: for a source, what to say when Entra ID does not get in and anonymous pull is tried. */
   private entraSignIn(orAnonymous?: (tried: string) => void): SignIn {
-    const source = new AcrExchangeSource(this.transport, cachedEntraProvider(this.entra, this.cloud.acrScope), { signal: this.signal, debug: (l) => this.console.debug(l) });
+    const source = new AcrExchangeSource(this.transport, cachedEntraProvider(this.entra, this.cloud.acrScope, this.cloud.armScope), { signal: this.signal, debug: (l) => this.console.debug(l) });
     const from = orAnonymous ? `${this.entra.description}, else anonymous pull` : this.entra.description;
     return { credential: { kind: 'exchange', source, orAnonymous }, from, acr: true, tokenCredential: this.entra.asTokenCredential() };
   }

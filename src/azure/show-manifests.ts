@@ -15,7 +15,7 @@ import { formatPlatform, isIndexType, type Descriptor, type Platform } from '../
 import { validateDigest, validateRepository, validateTag } from '../reference.js';
 import { Transport } from '../transport/http.js';
 import { acrSdkError, createAcrClient } from './acr-client.js';
-import { cloudByName } from './cloud.js';
+import { chooseCloud, type AzureCloud } from './cloud.js';
 import { wholeNumber } from './options.js';
 import { AzureSession, type AuthMode } from './session.js';
 
@@ -88,7 +88,7 @@ export function parseRepositoryArg(value: string): { repository: string; referen
 export async function runShowManifests(registryArg: string, repositoryArg: string, o: ShowManifestsOptions, ctx: ShowManifestsContext): Promise<ManifestRow[]> {
   const c = ctx.console;
   const { repository, reference } = parseRepositoryArg(repositoryArg);
-  const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
+  const cloud = chooseCloud(o.cloud, ctx.env);
   const transport = new Transport({
     userAgent: USER_AGENT,
     insecureRegistries: o.insecureRegistry ?? [],
@@ -163,7 +163,7 @@ function rowFromProps(p: ManifestProps, parent?: string, platformHint?: string):
 async function viaAcrSdk(
   baseUrl: string,
   credential: NonNullable<Awaited<ReturnType<AzureSession['signIn']>>['tokenCredential']>,
-  cloud: ReturnType<typeof cloudByName>,
+  cloud: AzureCloud,
   loginServer: string,
   repository: string,
   reference: string | undefined,
@@ -253,7 +253,7 @@ async function describe(
   signal: AbortSignal,
   parent?: string,
 ): Promise<{ row: ManifestRow; children: Descriptor[] }> {
-  const json = m.json as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[]; annotations?: Record<string, string> };
+  const json = m.json as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[]; blobs?: Descriptor[]; annotations?: Record<string, string> };
   const row: ManifestRow = { digest: m.digest, mediaType: m.mediaType, tags: [...tags].sort(), ...(parent ? { parent } : {}) };
   let created = json.annotations?.['org.opencontainers.image.created'];
   let platform = platformFromIndex;
@@ -263,7 +263,7 @@ async function describe(
     row.size = m.size;
     row.references = children.map((d) => ({ digest: d.digest, ...(d.platform ? { platform: formatPlatform(d.platform) } : {}) }));
   } else {
-    row.size = m.size + (json.config?.size ?? 0) + (json.layers ?? []).reduce((n, l) => n + (l.size ?? 0), 0);
+    row.size = m.size + (json.config?.size ?? 0) + (json.layers ?? json.blobs ?? []).reduce((n, l) => n + (l.size ?? 0), 0);
     if (json.config && IMAGE_CONFIG_TYPES.has(json.config.mediaType) && json.config.size <= 1024 * 1024) {
       try {
         const cfg = JSON.parse((await readAll(client.getBlob(repository, json.config, { signal }))).toString('utf8')) as { os?: string; architecture?: string; variant?: string; created?: string; 'os.version'?: string };

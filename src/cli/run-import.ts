@@ -2,7 +2,7 @@
 // `--help` stays fast.
 import { executePlan } from '../copy/execute.js';
 import { planImport } from '../copy/plan.js';
-import { cloudByName } from '../azure/cloud.js';
+import { chooseCloud } from '../azure/cloud.js';
 import { prepareLock, type ManifestLocker } from '../azure/lock.js';
 import type { AzureImportFlags } from '../azure/options.js';
 import { AzureSession } from '../azure/session.js';
@@ -70,7 +70,7 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   }
   const started = Date.now();
   const c = ctx.console;
-  const cloud = cloudByName(o.cloud ?? ctx.env.AZURE_CLOUD);
+  const cloud = chooseCloud(o.cloud, ctx.env);
   const concurrency = positiveInt(o.concurrency, '--concurrency');
   const maxManifests = positiveInt(o.maxManifests, '--max-manifests');
   const maxLayerSize = o.maxLayerSize === undefined ? undefined : parseSize(o.maxLayerSize, '--max-layer-size');
@@ -110,7 +110,7 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   const hosts: { source?: string; target?: string } = {};
   try {
     let targetServer: string;
-    if (targetSpec.transport === 'registry') targetServer = (await azure.resolveRegistry(o.name, '--name')).loginServer;
+    if (targetSpec.transport === 'registry') targetServer = (await azure.resolveRegistry(o.name, '--name', { resourceGroup: o.resourceGroup })).loginServer;
     else {
       if (o.lock) throw usageError('--lock only works with registry targets.');
       target = await openFileTarget(targetSpec);

@@ -46,8 +46,23 @@ export function sourceFor(source: string, registryLoginServer: string | undefine
 }
 
 /**
+ * `--source` in an ACR known only by its resource ID (az does not look it up, and neither do we):
+ * the image path, with a repeated login server of that registry stripped as sourceFor does,
+ * hashed (`name-<hash>.azurecr.io/`) or not. The reference's registry is the registry's name
+ * with the cloud's suffix: for messages only.
+ */
+export function sourceInRegistryNamed(source: string, name: string, cloud: AzureCloud): SourceSpec {
+  const first = source.trim().split('/')[0]!.toLowerCase();
+  const suffix = cloud.loginServerSuffix;
+  const repeated = first.endsWith(suffix) && new RegExp(`^${name.toLowerCase()}(-[a-z0-9]+)?$`).test(first.slice(0, -suffix.length));
+  return sourceFor(source, repeated ? first : `${name.toLowerCase()}${suffix}`);
+}
+
+/**
  * Targets as az decides them: each `-t repo[:tag]`; each `--repository` untagged; with neither,
- * the source path as typed (a digest source goes untagged into its repository).
+ * the source path as typed. az sends a digest source's repository alone as the target tag, which
+ * ACR tags with the source's tag, or `latest` when there is none (ARM importImage's `targetTags`):
+ * so a digest source with no `-t` lands as `repo:latest`.
  */
 export function targetsFor(images: string[], repositories: string[], source: ImageReference): ImportTarget[] {
   const targets: ImportTarget[] = [];
@@ -67,7 +82,7 @@ export function targetsFor(images: string[], repositories: string[], source: Ima
     targets.push({ repository: repo });
   }
   if (!targets.length) {
-    targets.push(source.digest && !source.tag ? { repository: source.repository } : { repository: source.repository, tag: source.tag ?? 'latest' });
+    targets.push({ repository: source.repository, tag: source.tag ?? 'latest' });
   }
   // The same target twice would only write twice.
   const seen = new Set<string>();

@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import { AcrImportError } from '../errors.js';
 import type { FetchedManifest, ReadOnlyStorage } from '../content/storage.js';
 import { digestProblem } from '../registry/digest.js';
-import { isForeignLayer, isIndexType, formatPlatform, type Descriptor, type Platform } from '../registry/media-types.js';
+import { isArtifactManifest, isForeignLayer, isIndexType, formatPlatform, type Descriptor, type Platform } from '../registry/media-types.js';
 import type { EventSink } from './events.js';
 
 export interface ImportTarget {
@@ -226,9 +226,12 @@ function childDescriptors(m: FetchedManifest): Descriptor[] | undefined {
 function blobDescriptors(m: FetchedManifest): Descriptor[] {
   const out: Descriptor[] = [];
   if (m.json.config !== undefined) out.push(checkDescriptor(m.json.config, m.digest));
-  if (m.json.layers !== undefined) {
-    if (!Array.isArray(m.json.layers)) throw new AcrImportError('integrity', `Manifest ${m.digest} has a 'layers' field that is not a list.`);
-    for (const l of m.json.layers) out.push(checkDescriptor(l, m.digest));
+  // An image manifest lists `layers`; a legacy OCI artifact manifest lists `blobs`.
+  const field = isArtifactManifest(m.mediaType) ? 'blobs' : 'layers';
+  const list = m.json[field];
+  if (list !== undefined) {
+    if (!Array.isArray(list)) throw new AcrImportError('integrity', `Manifest ${m.digest} has a '${field}' field that is not a list.`);
+    for (const l of list) out.push(checkDescriptor(l, m.digest));
   }
   return out;
 }

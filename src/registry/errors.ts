@@ -1,6 +1,7 @@
 // OCI distribution error bodies (spec: "Error Codes") turned into typed errors that keep the
 // HTTP status, the registry's own code and message, and which request failed.
 import { AcrImportError, type ErrorKind } from '../errors.js';
+import { acrRefusal } from '../azure/acr-errors.js';
 import { header, type HttpResponse } from '../transport/http.js';
 import { redactText, redactUrl } from '../transport/redact.js';
 import { parseRetryAfter } from '../transport/retry.js';
@@ -61,6 +62,8 @@ export async function registryError(res: HttpResponse, request: string, registry
   } catch {
     detail = text.trim().slice(0, 200);
   }
+  const acr = acrRefusal({ status: res.status, headers: res.headers, detail: sanitize(redactText(detail)), body: text.slice(0, 2000), registry, what });
+  if (acr) return new RegistryError(acr.kind, acr.message, res.status, code, registry, request, acr.hint);
   const kind = kindFor(res.status, code);
   const message = `${registry}: ${what} failed with HTTP ${res.status}${detail ? ` (${sanitize(redactText(detail))})` : ''}.`;
   return new RegistryError(kind, message, res.status, code, registry, request, hintFor(kind, res, registry));

@@ -4,6 +4,8 @@
 export const MediaType = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   ociIndex: 'application/vnd.oci.image.index.v1+json',
+  /** OCI 1.1's draft artifact manifest (`blobs`, no config), dropped from the final spec; ACR kept those pushed meanwhile. */
+  ociArtifactManifest: 'application/vnd.oci.artifact.manifest.v1+json',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
@@ -13,7 +15,7 @@ export const MediaType = {
 } as const;
 
 /** What a manifest GET/HEAD accepts: every manifest and index type we can copy. */
-export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerList, MediaType.dockerManifest, MediaType.dockerSchema1Signed, MediaType.dockerSchema1].join(', ');
+export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.ociArtifactManifest, MediaType.dockerList, MediaType.dockerManifest, MediaType.dockerSchema1Signed, MediaType.dockerSchema1].join(', ');
 
 export interface Descriptor {
   mediaType: string;
@@ -79,6 +81,10 @@ function bareType(contentType: string | undefined): string {
 
 export function isIndexType(mediaType: string): boolean {
   return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerList;
+}
+
+export function isArtifactManifest(mediaType: string): boolean {
+  return mediaType === MediaType.ociArtifactManifest;
 }
 
 export function isSchema1(mediaType: string): boolean {

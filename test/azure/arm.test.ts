@@ -81,6 +81,22 @@ describe('--registry and --name through ARM', () => {
     expect((await getManifest({ url: acr.url, username: acr.username, password: acr.password }, repo, 'v1')).digest).toBe(pushed.digest);
   });
 
+  it('with -g reads the registry from ARM and copies to its login server (hashed by a domain-name-label scope, or any other), not <name>.azurecr.io', async () => {
+    const repo = uniqueRepo('azure/arm-group');
+    const pushed = await pushImage(open, repo, 'v1', { kind: 'image' });
+    signIn();
+    const r = await cli(['-n', 'harnessacr', '-g', 'rg-target', '--subscription', SUB, '--source', `${open.host}/${repo}:v1`, '-o', 'json'], { env: env() });
+    expectCode(r, 0);
+    expect(JSON.parse(r.stdout).target).toBe(acr.host);
+    expect(arm.requests.map((q) => `${q.method} ${q.path}`)).toEqual([`GET ${registryId(harnessAcr)}?api-version=2025-04-01`]);
+    expect((await getManifest({ url: acr.url, username: acr.username, password: acr.password }, repo, 'v1')).digest).toBe(pushed.digest);
+
+    // A name that is not in that group is an error, not a guess.
+    const wrong = await cli(['-n', 'harnessacr', '-g', 'rg-a', '--subscription', SUB, '--source', `${open.host}/${repo}:v1`], { env: env() });
+    expectCode(wrong, 4);
+    expect(wrong.stderr).toMatch(/ResourceNotFound/);
+  });
+
   it('takes the subscription from AZURE_SUBSCRIPTION_ID, or from the Azure CLI profile', async () => {
     signIn();
     const r = await cli(['-n', 'harnessacr', '--source', `${open.host}/none:v1`, '--dry-run', '--debug'], { env: env({ AZURE_SUBSCRIPTION_ID: SUB }) });
@@ -150,27 +166,59 @@ describe('--server-side', () => {
     expect(out.operation).toMatch(/\/operations\/\d+/);
   });
 
-  it('with -g builds the resource ID itself; --force, several targets, a resource ID source and its credentials', async () => {
+  it('--registry <resource ID> goes as source.resourceId, neither looked up nor with credentials (az: "ImportSource(resource_id=source_registry, source_image=source_image)"); -g reads the hashed login server', async () => {
     signIn();
     arm.setImportBehaviour({ kind: 'sync' });
-    const source = registryId(registries[0]!);
+    // A registry outside the subscription the identity may not even read: az does not look it up, nor do we.
+    const source = `/subscriptions/${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}/resourceGroups/elsewhere/providers/Microsoft.ContainerRegistry/registries/faracr`;
     const r = await cli(
-      [...base, '-n', 'thirdacr', '-g', 'rg-b', '-r', source, '--source', 'firstacr.azurecr.io/team/app@sha256:' + 'a'.repeat(64), '-t', 'app:1', '-t', 'app:latest', '--repository', 'app-archive', '--force', '-u', 'puller', '-p', 's3cret'],
+      [...base, '-n', 'thirdacr', '-g', 'rg-b', '-r', source, '--source', 'faracr-x1y2.azurecr.io/team/app@sha256:' + 'a'.repeat(64), '-t', 'app:1', '-t', 'app:latest', '--repository', 'app-archive', '--force', '-u', 'puller', '-p', 's3cret'],
       { env: env() },
     );
     expectCode(r, 0);
-    expect(arm.requests.some((q) => q.path.includes('/providers/Microsoft.ContainerRegistry/registries?'))).toBe(false);
+    // One GET of the target (its login server is hashed), then the import: no listing, no source lookup.
+    expect(arm.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
+      `GET ${registryId(registries[2]!)}?api-version=2025-04-01`,
+      `POST ${registryId(registries[2]!)}/importImage?api-version=2025-04-01`,
+    ]);
     expect(arm.imports[0]).toEqual({
       registryId: registryId(registries[2]!),
       body: {
-        source: { resourceId: source, credentials: { username: 'puller', password: 's3cret' }, sourceImage: `team/app@sha256:${'a'.repeat(64)}` },
+        source: { resourceId: source, sourceImage: `team/app@sha256:${'a'.repeat(64)}` },
         targetTags: ['app:1', 'app:latest'],
         untaggedTargetRepositories: ['app-archive'],
         mode: 'Force',
       },
     });
-    expect(r.stderr).toMatch(/repeated in --source/);
-    expect(JSON.parse(r.stdout).target).toBe('thirdacr.azurecr.io');
+    expect(r.stderr).toMatch(/login server 'faracr-x1y2\.azurecr\.io' is repeated in --source/);
+    expect(r.stderr).toMatch(/source credentials are not sent: with --registry, ACR reads the source registry by its resource ID/);
+    expect(r.stdout + r.stderr).not.toContain('s3cret');
+    const out = JSON.parse(r.stdout);
+    expect(out.target).toBe('thirdacr-e5fgh2abcd.azurecr.io');
+    expect(out.source).toBe(`team/app@sha256:${'a'.repeat(64)} in ${source}`);
+  });
+
+  it('an unknown --registry name stops before anything is imported (az: "The source container registry can not be found in the current subscription")', async () => {
+    signIn();
+    arm.setImportBehaviour({ kind: 'sync' });
+    const r = await cli([...base, '-n', 'harnessacr', '-r', 'nosuchacr', '--source', 'team/app:1'], { env: env() });
+    expectCode(r, 4);
+    expect(r.stderr).toMatch(new RegExp(`The source container registry 'nosuchacr' can not be found in subscription ${SUB}`));
+    expect(r.stderr).toMatch(/Give --registry its resource ID/);
+    expect(arm.imports).toHaveLength(0);
+
+    // A known name (or its login server) goes by its resource ID.
+    const ok = await cli([...base, '-n', 'harnessacr', '-r', 'thirdacr-e5fgh2abcd.azurecr.io', '--source', 'team/app:1'], { env: env() });
+    expectCode(ok, 0);
+    expect((arm.imports[0]!.body as { source: unknown }).source).toEqual({ resourceId: registryId(registries[2]!), sourceImage: 'team/app:1' });
+  });
+
+  it('a digest source with no -t is imported as repo:latest (az sends "target_tags = [source_image[:index]]", which ACR tags latest)', async () => {
+    signIn();
+    arm.setImportBehaviour({ kind: 'sync' });
+    const r = await cli([...base, '-n', 'harnessacr', '--source', `mcr.microsoft.com/hello-world@sha256:${'b'.repeat(64)}`], { env: env() });
+    expectCode(r, 0);
+    expect(arm.imports[0]!.body).toMatchObject({ source: { registryUri: 'mcr.microsoft.com', sourceImage: `hello-world@sha256:${'b'.repeat(64)}` }, targetTags: ['hello-world:latest'] });
   });
 
   it('sends a password alone as an access token, and follows Location with Retry-After when there is no Azure-AsyncOperation', async () => {
@@ -227,7 +275,7 @@ describe('--server-side', () => {
     expect(arm.requests.filter((q) => q.path.startsWith('/operations/'))).toHaveLength(0);
   });
 
-  it('--dry-run prints the request with the password redacted and sends nothing', async () => {
+  it('--dry-run prints the request with the password redacted and posts nothing', async () => {
     signIn();
     const r = await cli(['--server-side', '--subscription', SUB, '-g', 'rg-target', '-n', 'harnessacr', '--source', 'ghcr.io/org/tool:2', '-u', 'bot', '-p', 'p4ssw0rd', '--dry-run'], { env: env() });
     expectCode(r, 0);
@@ -235,7 +283,8 @@ describe('--server-side', () => {
     expect(r.stdout).toContain('"password": "***"');
     expect(r.stdout).toContain('"username": "bot"');
     expect(r.stdout + r.stderr).not.toContain('p4ssw0rd');
-    expect(arm.requests).toHaveLength(0);
+    // With -g the target is read (for its login server); nothing is posted.
+    expect(arm.requests.map((q) => q.method)).toEqual(['GET']);
   });
 
   it('needs a subscription, and refuses flags that do not apply', async () => {

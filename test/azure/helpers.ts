@@ -91,7 +91,8 @@ export class TestCredential implements TokenCredentialLike {
     this.calls.push(scope);
     const expiresOnTimestamp = Date.now() + (this.o.lifetimeMs ?? 3600_000);
     const token =
-      this.o.fixed ?? fakeEntraJwt({ tid: this.o.tenantId ?? 'tenant-test', oid: 'principal-test', scp: scope, n: this.calls.length, exp: Math.floor(expiresOnTimestamp / 1000) });
+      this.o.fixed ??
+      fakeEntraJwt({ aud: scope.replace(/\/\.default$/, ''), tid: this.o.tenantId ?? 'tenant-test', oid: 'principal-test', scp: scope, n: this.calls.length, exp: Math.floor(expiresOnTimestamp / 1000) });
     this.o.onToken?.(token, scope);
     return { token, expiresOnTimestamp, tokenType: 'Bearer' };
   }

@@ -10,12 +10,17 @@
  *      GET  /oauth2/token?service&scope  (Basic user:pass, or the null GUID with a refresh token)
  *                             -> {access_token}
  *    Like ACR, token answers carry no expires_in: the only expiry is the JWT `exp`.
+ *  - keeps legacy OCI artifact manifests (`application/vnd.oci.artifact.manifest.v1+json`, from
+ *    the OCI 1.1 drafts) itself, as ACR does for those pushed meanwhile: the Distribution registry
+ *    behind it does not know the type. Their blobs live in the registry; a GET whose Accept does
+ *    not list the type is answered MANIFEST_UNKNOWN, as Distribution does for OCI types.
  *
  * Distribution honours tokens up to 60 s past `exp`; ACR does not. So that
  * token-renewal tests can use short lifetimes, the origin itself rejects
  * expired bearer tokens (`strictExpiry`, default on) by forwarding the request
  * without Authorization, which yields the registry's own 401 + challenge.
  */
+import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { TokenIssuer, decodeJwt, parseScopes, type AccessEntry } from './jwt.js';
 import { forward, makeAgent } from './http-forward.js';
@@ -23,6 +28,8 @@ import { createSigningCert } from './pki.js';
 import { TEST_PASSWORD, TEST_USERNAME, startRegistry, type RunningRegistry } from './registry.js';
 import { scopesFrom } from './token-service.js';
 import { listen, makeTempDir, parseBasicAuth, readBody, removeTempDir, sendJson } from './util.js';
+
+export const LEGACY_ARTIFACT_MANIFEST = 'application/vnd.oci.artifact.manifest.v1+json';
 
 /** The username ACR uses with refresh tokens (`az acr login --expose-token`). */
 export const ACR_NULL_GUID = '00000000-0000-0000-0000-000000000000';
@@ -54,6 +61,11 @@ export interface AcrOriginOptions {
   accessTokenTtl?: number;
   /** Refresh token lifetime in seconds. Default 3 h (as ACR). */
   refreshTokenTtl?: number;
+  /**
+   * Entra token audiences (`aud`) /oauth2/exchange refuses, as a registry does whose
+   * authentication-as-ARM policy is off (the ARM audience) or in a cloud that wants the ARM audience.
+   */
+  refusedAudiences?: string[];
   /** Anonymous GET /oauth2/token gets pull (ACR "anonymous pull"). Default false. */
   anonymousPull?: boolean;
   /** Reject bearer tokens past exp at the origin (no 60 s leeway). Default true. */
@@ -106,6 +118,7 @@ export async function startAcrOrigin(opts: AcrOriginOptions = {}): Promise<Runni
     const signer = await createSigningCert(dir, 'acr-import harness ACR');
     const users = opts.users ?? { [TEST_USERNAME]: TEST_PASSWORD };
     const accessTokens = new Set(opts.acceptedAccessTokens ?? []);
+    const refusedAudiences = new Set(opts.refusedAudiences ?? []);
     const configuredRefresh = new Set(opts.refreshTokens ?? []);
     const issuedRefresh = new Set<string>(); // jti of refresh tokens minted by exchange
     let accessTtl = opts.accessTokenTtl ?? 300;
@@ -170,12 +183,18 @@ export async function startAcrOrigin(opts: AcrOriginOptions = {}): Promise<Runni
           return unauthorized('invalid access token');
         }
         let sub = 'entra-principal';
+        let audience: unknown;
         try {
           const c = decodeJwt(at);
           if (typeof c.oid === 'string') sub = c.oid;
           else if (typeof c.sub === 'string') sub = c.sub;
+          audience = c.aud;
         } catch {
           /* opaque test token */
+        }
+        if (typeof audience === 'string' && refusedAudiences.has(audience)) {
+          rec.credential = 'invalid';
+          return unauthorized(`the access token's audience ${audience} is not accepted by this registry`);
         }
         const { token, claims } = issuer.mint({ subject: sub, audience: service, ttlSeconds: refreshTtl, extra: { grant_type: 'refresh_token', tenant: rec.tenant ?? 'harness-tenant', version: '1.0' } });
         issuedRefresh.add(claims.jti);
@@ -239,6 +258,43 @@ export async function startAcrOrigin(opts: AcrOriginOptions = {}): Promise<Runni
       reply(200, { access_token: mintAccess(principal, rec.grantType ?? 'basic', rec.granted) });
     }
 
+    // Legacy artifact manifests, by `repo@digest`, and the tags that point at them.
+    const artifacts = new Map<string, Buffer>();
+    const artifactTags = new Map<string, string>();
+    const allowed = (req: http.IncomingMessage, repo: string, action: 'pull' | 'push') => {
+      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+      const claims = m ? issuer.verify(m[1]!, { audience: service }) : undefined;
+      return Boolean(claims?.access.some((a) => a.type === 'repository' && a.name === repo && a.actions.includes(action)));
+    };
+    /** Answers a manifest request about a legacy artifact manifest; false to let the registry answer. */
+    const legacyArtifact = (req: http.IncomingMessage, res: http.ServerResponse, repo: string, ref: string): boolean => {
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+      if (req.method === 'PUT' && type === LEGACY_ARTIFACT_MANIFEST) {
+        if (!allowed(req, repo, 'push')) return false; // the registry answers with its 401 and challenge
+        void readBody(req).then((bytes) => {
+          const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+          if (ref.startsWith('sha256:') && ref !== digest) return sendJson(res, 400, { errors: [{ code: 'DIGEST_INVALID', message: 'provided digest did not match uploaded content' }] });
+          artifacts.set(`${repo}@${digest}`, bytes);
+          if (!ref.includes(':')) artifactTags.set(`${repo}:${ref}`, digest);
+          res.writeHead(201, { location: `/v2/${repo}/manifests/${digest}`, 'docker-content-digest': digest, 'content-length': '0' });
+          res.end();
+        });
+        return true;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+      const digest = ref.includes(':') ? ref : artifactTags.get(`${repo}:${ref}`);
+      const bytes = digest ? artifacts.get(`${repo}@${digest}`) : undefined;
+      if (!bytes || !allowed(req, repo, 'pull')) return false;
+      const accept = String(req.headers.accept ?? '');
+      if (accept && !accept.includes(LEGACY_ARTIFACT_MANIFEST) && !accept.includes('*/*')) {
+        sendJson(res, 404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'OCI artifact manifest found, but accept header does not support OCI artifact manifests' }] });
+        return true;
+      }
+      res.writeHead(200, { 'content-type': LEGACY_ARTIFACT_MANIFEST, 'docker-content-digest': digest!, 'content-length': String(bytes.length) });
+      res.end(req.method === 'HEAD' ? undefined : bytes);
+      return true;
+    };
+
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       const path = (req.url ?? '/').split('?')[0]!;
       if (path === '/oauth2/exchange' || path === '/oauth2/token') {
@@ -255,6 +311,8 @@ export async function startAcrOrigin(opts: AcrOriginOptions = {}): Promise<Runni
             if (claims && claims.exp <= Math.floor(Date.now() / 1000)) delete req.headers.authorization;
           }
         }
+        const manifest = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path);
+        if (manifest && legacyArtifact(req, res, manifest[1]!, decodeURIComponent(manifest[2]!))) return;
         forward(req, res, upstream, agent, { publicOrigin: url });
         return;
       }

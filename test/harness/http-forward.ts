@@ -6,6 +6,8 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -135,4 +137,16 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, ups
     }
   });
   req.pipe(upReq);
+}
+
+/** A forward proxy's CONNECT (HTTPS_PROXY): once `host:port` answers, the client is piped to it. */
+export function tunnel(client: Duplex, head: Buffer, port: number, host: string): void {
+  const upstream = net.connect(port, host, () => {
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    upstream.write(head);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+  upstream.on('error', () => client.destroy());
+  client.on('error', () => upstream.destroy());
 }

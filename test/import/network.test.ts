@@ -3,9 +3,9 @@
 // real process here.
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { tunnel } from '../harness/http-forward.js';
 import { pushImage, uniqueRepo } from '../harness/index.js';
 import { cleanEnv } from './helpers.js';
 
@@ -22,14 +22,7 @@ beforeAll(async () => {
   proxy.on('connect', (req, client, head) => {
     tunnels.push(req.url ?? '');
     const [host, port] = (req.url ?? '').split(':');
-    const upstream = connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
+    tunnel(client, head, Number(port), host!);
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;

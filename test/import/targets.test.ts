@@ -8,18 +8,16 @@ const open = inject('openRegistry');
 const token = inject('tokenRegistry');
 
 describe('targets', () => {
-  it('a digest source with no -t is copied untagged into the same repository; the output names repo@digest', async () => {
+  it('a digest source with no -t is tagged latest in the same repository, as az acr import does (ACR tags a repository without a tag "latest")', async () => {
     const repo = uniqueRepo('targets/bydigest');
     const src = await pushImage(token, repo, 'v1', { kind: 'index', platforms: 2 });
     const r = await cli(['-n', open.host, '--source', `${token.host}/${repo}@${src.digest}`, '-o', 'json']);
     expectExit(r, 0);
     const out = r.json();
     expect(out.source).toBe(`${token.host}/${repo}@${src.digest}`);
-    expect(out.targets).toEqual([{ reference: `${open.host}/${repo}@${src.digest}`, action: 'created' }]);
-    expect(r.stderr).toContain(`${open.host}/${repo}@${src.digest}`);
-    // Untagged: no tag at all in the target repository, the manifest reachable by its digest.
-    expect(await listTags(open.url, repo)).toEqual([]);
-    expect((await skopeoRaw(`${open.host}/${repo}@${src.digest}`)).equals(src.bytes)).toBe(true);
+    expect(out.targets).toEqual([{ reference: `${open.host}/${repo}:latest`, action: 'created' }]);
+    expect(await listTags(open.url, repo)).toEqual(['latest']);
+    expect((await skopeoRaw(`${open.host}/${repo}:latest`)).equals(src.bytes)).toBe(true);
   });
 
   it('two -t write both tags, pointing at the same digest', async () => {

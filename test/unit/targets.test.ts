@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cloudByName } from '../../src/azure/cloud.js';
-import { loginServerFor, sourceFor, targetsFor } from '../../src/cli/targets.js';
+import { loginServerFor, sourceFor, sourceInRegistryNamed, targetsFor } from '../../src/cli/targets.js';
 import { parseSize } from '../../src/cli/parse.js';
 import { parseReference } from '../../src/reference.js';
 import { AcrImportError } from '../../src/errors.js';
@@ -50,9 +50,20 @@ describe('targets, as az decides them', () => {
   const digest = `sha256:${'a'.repeat(64)}`;
   const byDigest = parseReference(`docker.io/library/hello-world@${digest}`);
 
-  it('defaults to the source path, or untagged for a digest source', () => {
+  it('defaults to the source path; a digest source is tagged latest (az: "target_tags = [source_image[:index]]", and ACR tags a repository without a tag "latest" when the source has no tag)', () => {
     expect(targetsFor([], [], tagged)).toEqual([{ repository: 'library/hello-world', tag: 'latest' }]);
-    expect(targetsFor([], [], byDigest)).toEqual([{ repository: 'library/hello-world' }]);
+    expect(targetsFor([], [], byDigest)).toEqual([{ repository: 'library/hello-world', tag: 'latest' }]);
+    expect(targetsFor([], [], parseReference(`docker.io/library/hello-world:1.0@${digest}`))).toEqual([{ repository: 'library/hello-world', tag: '1.0' }]);
+    // Untagged only when asked for with --repository.
+    expect(targetsFor([], ['archive'], byDigest)).toEqual([{ repository: 'archive' }]);
+  });
+
+  it('reads --source in an ACR known by its resource ID, stripping its repeated login server, hashed or not', () => {
+    expect(sourceInRegistryNamed('team/app:1', 'myacr', cloud)).toEqual({ reference: parseReference('myacr.azurecr.io/team/app:1') });
+    const hashed = sourceInRegistryNamed('MyAcr-h4sh3d.azurecr.io/team/app:1', 'myacr', cloud);
+    expect(hashed.reference).toEqual(parseReference('myacr-h4sh3d.azurecr.io/team/app:1'));
+    expect(hashed.warning).toMatch(/login server 'myacr-h4sh3d\.azurecr\.io' is repeated in --source/);
+    expect(sourceInRegistryNamed('otheracr.azurecr.io/app:1', 'myacr', cloud).reference.repository).toBe('otheracr.azurecr.io/app');
   });
 
   it('takes every -t and --repository, each once', () => {
