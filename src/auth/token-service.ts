@@ -2,6 +2,7 @@
 // Specification" and "OAuth2 Token Authentication"): GET with anonymous or Basic, POST with
 // grant_type=refresh_token or password. ACR's /oauth2/token speaks the same protocol.
 import { AcrImportError } from '../errors.js';
+import { firewallRefusal } from '../azure/acr-errors.js';
 import { readCapped } from '../registry/errors.js';
 import type { HttpResponse, Transport } from '../transport/http.js';
 import { jwtExpiry } from './jwt.js';
@@ -33,6 +34,8 @@ function issued(token: string, expiresIn: unknown): IssuedToken {
 async function parseTokenResponse(res: HttpResponse, what: string, registry: string): Promise<IssuedToken> {
   const text = (await readCapped(res, 1024 * 1024)).toString('utf8');
   if (res.status === 401 || res.status === 403) {
+    const firewall = firewallRefusal({ status: res.status, detail: '', body: text.slice(0, 2000), registry, what: `${what} at the token service` });
+    if (firewall) throw new AcrImportError(firewall.kind, firewall.message, { hint: firewall.hint });
     throw new AcrImportError('auth', `Authentication to ${registry} failed: the token service refused the credentials (${what}, HTTP ${res.status}).`, {
       hint: `Check the username and password or token given for ${registry}.`,
     });

@@ -29,16 +29,24 @@ const FIREWALL = /client with IP '?([0-9a-fA-F.:]+)'? is not allowed access/i;
 /** Azure Storage names its refusal in this header (AuthorizationFailure, …) and in an XML `<Code>`. */
 const STORAGE_CODE = /<Code>\s*([A-Za-z]+)\s*<\/Code>/;
 
+/**
+ * ACR's firewall refusal, wherever it comes: a registry request, or the sign-in itself
+ * (`/oauth2/token`, `/oauth2/exchange`), which is where a client behind a closed firewall meets it first.
+ */
+export function firewallRefusal(r: Pick<RefusedRequest, 'status' | 'detail' | 'body' | 'registry' | 'what'>): AcrRefusal | undefined {
+  const firewall = FIREWALL.exec(r.detail) ?? FIREWALL.exec(r.body);
+  if (!firewall) return undefined;
+  return {
+    kind: 'network',
+    message: `${r.registry}'s firewall does not allow this client (IP ${firewall[1]}): ${r.what} was refused with HTTP ${r.status}. This is a network rule of the registry, not a credential problem.`,
+    hint: `Allow ${firewall[1]} in the registry's networking rules (az acr network-rule add --ip-address ${firewall[1]}), or run where the registry allows; ${endpointsToAllow(r.registry)} See https://aka.ms/acr/firewall.`,
+  };
+}
+
 export function acrRefusal(r: RefusedRequest): AcrRefusal | undefined {
   const method = r.what.split(' ')[0] ?? '';
-  const firewall = FIREWALL.exec(r.detail) ?? FIREWALL.exec(r.body);
-  if (firewall) {
-    return {
-      kind: 'network',
-      message: `${r.registry}'s firewall does not allow this client (IP ${firewall[1]}): ${r.what} was refused with HTTP ${r.status}. This is a network rule of the registry, not a credential problem.`,
-      hint: `Allow ${firewall[1]} in the registry's networking rules (az acr network-rule add --ip-address ${firewall[1]}), or run where the registry allows; ${endpointsToAllow(r.registry)} See https://aka.ms/acr/firewall.`,
-    };
-  }
+  const firewall = firewallRefusal(r);
+  if (firewall) return firewall;
   // Shown in the message, so only a plain word (the registry's storage controls the header).
   const storageCode = [header(r.headers, 'x-ms-error-code'), STORAGE_CODE.exec(r.body)?.[1]].find((c) => c && /^[A-Za-z]{1,64}$/.test(c));
   if (r.status === 403 && method === 'GET' && r.what.includes('/blobs/') && storageCode) {

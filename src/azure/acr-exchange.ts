@@ -11,6 +11,7 @@ import { isLoopbackHost } from '../reference.js';
 import type { Transport } from '../transport/http.js';
 import { redactText } from '../transport/redact.js';
 import { sanitize } from '../text/sanitize.js';
+import { firewallRefusal } from './acr-errors.js';
 import { tenantOf, type EntraToken, type EntraTokens } from './entra.js';
 
 /** Where the Entra access token comes from: the shared cache, or a fixed token given as a password. */
@@ -100,6 +101,8 @@ export class AcrExchangeSource implements RefreshTokenSource {
     }
     const text = (await readCapped(res, 1024 * 1024)).toString('utf8');
     const detail = errorDetail(text);
+    const firewall = res.status === 401 || res.status === 403 ? firewallRefusal({ status: res.status, detail: '', body: text.slice(0, 2000), registry: ctx.registry, what: 'POST /oauth2/exchange' }) : undefined;
+    if (firewall) throw new AcrImportError(firewall.kind, firewall.message, { hint: firewall.hint });
     if (res.status === 401 || res.status === 403) {
       throw new AcrImportError('auth', `${ctx.registry} refused the Entra ID token from ${this.entra.description} at /oauth2/exchange (HTTP ${res.status}${detail ? `: ${detail}` : ''}).`, {
         hint: `The identity needs a role on the registry (AcrPull to read, AcrPush to write), in the registry's tenant${entra.tenantId ? ` (the token is from tenant ${entra.tenantId})` : ''}.`,

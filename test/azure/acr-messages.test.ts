@@ -8,9 +8,11 @@ import { GUARD_HOSTS_ENV } from '../harness/network-guard.mjs';
 import { pushImage, startProxy, stopAfterAll, uniqueRepo } from '../harness/index.js';
 import { listen, sendJson } from '../harness/util.js';
 import { listTags } from '../import/helpers.js';
-import { azureTestEnv, cli, expectCode } from './helpers.js';
+import { startNamedTlsFront } from '../security/hostile.js';
+import { azureTestEnv, cli, cliChild, expectCode } from './helpers.js';
 
 const open = inject('openRegistry');
+const NAME_SIGNIN = 'signinacr.azurecr.io';
 process.env[GUARD_HOSTS_ENV] = ['fwacr.azurecr.io', 'cacheacr.azurecr.io'].map((n) => `${n}=127.0.0.1`).join(',');
 
 const FIREWALL = { errors: [{ code: 'DENIED', message: "client with IP '203.0.113.7' is not allowed access. Refer https://aka.ms/acr/firewall to grant access." }] };
@@ -81,5 +83,41 @@ describe('ACR refusals', () => {
     expect(r.stderr).toMatch(/the repository belongs to an Artifact Cache rule/);
     expect(r.stderr).toMatch(/Import into another repository/);
     expect(await listTags(open.url, cached)).toEqual([]);
+  });
+
+  it('a firewall 403 at sign-in (the token service, or the Entra ID exchange) is a network problem, not refused credentials', async () => {
+    // An ACR whose firewall closes every endpoint: the challenge still comes, the sign-in is refused.
+    let origin = '';
+    const server = http.createServer((req, res) => {
+      req.resume();
+      if (req.url?.startsWith('/v2/')) {
+        return sendJson(res, 401, { errors: [{ code: 'UNAUTHORIZED' }] }, { 'www-authenticate': `Bearer realm="${origin}/oauth2/token",service="${NAME_SIGNIN}"` });
+      }
+      return sendJson(res, 403, FIREWALL);
+    });
+    const l = await listen(server);
+    origin = `http://${l.host}`;
+    // The exchange goes only over https: an https front under an ACR name, its realm rewritten to itself.
+    const front = await startNamedTlsFront(origin, NAME_SIGNIN);
+    try {
+      const repo = uniqueRepo('azure/signin');
+      await pushImage(open, repo, 'v1', { kind: 'image' });
+      const env = azureTestEnv({ NODE_EXTRA_CA_CERTS: front.caPath, [GUARD_HOSTS_ENV]: `${NAME_SIGNIN}=127.0.0.1` });
+      const base = ['-n', front.host, '--source', `${open.host}/${repo}:v1`, '--dry-run'];
+      for (const args of [
+        ['--target-username', 'someone', '--target-password', 'not-the-problem', '--target-auth-mode', 'docker'],
+        ['--target-password', 'an-entra-access-token', '--target-auth-mode', 'entra'],
+      ]) {
+        const r = await cliChild([...base, ...args], env);
+        expectCode(r, 8);
+        expect(r.stderr).toMatch(/firewall does not allow this client \(IP 203\.0\.113\.7\)/);
+        expect(r.stderr).toMatch(/not a credential problem/);
+        expect(r.stderr).not.toMatch(/refused the credentials|refused the Entra ID token/);
+        expect(r.stderr).not.toContain('not-the-problem');
+      }
+    } finally {
+      await front.stop();
+      await l.close();
+    }
   });
 });
