@@ -11,6 +11,7 @@ import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { AcrImportError } from '../errors.js';
 import type { Descriptor } from '../registry/media-types.js';
 import { finish, hasherFor } from '../registry/digest.js';
+import { discardBody } from '../transport/http.js';
 import { isRetryable } from '../transport/retry.js';
 import { sanitize } from '../text/sanitize.js';
 
@@ -129,7 +130,7 @@ async function open(agent: Dispatcher, first: string, blob: Descriptor, allowed:
 async function* readExactly(res: { url: string; body: Dispatcher.ResponseData['body']; length?: number }, blob: Descriptor, offset: number): AsyncGenerator<Buffer> {
   const tooMuch = () => new AcrImportError('integrity', `Foreign layer ${blob.digest} from ${shown(res.url)} is larger than the ${blob.size} bytes its descriptor declares; stopped reading.`);
   if (res.length !== undefined && res.length > blob.size) {
-    res.body.destroy();
+    discardBody(res.body);
     throw tooMuch();
   }
   const hash = hasherFor(blob.digest);
@@ -137,7 +138,7 @@ async function* readExactly(res: { url: string; body: Dispatcher.ResponseData['b
   for await (const c of res.body) {
     const chunk = c as Buffer;
     if (n + chunk.length > blob.size) {
-      res.body.destroy();
+      discardBody(res.body);
       throw tooMuch();
     }
     hash.update(chunk);

@@ -4,7 +4,7 @@
 import { Readable, Transform, pipeline } from 'node:stream';
 import { AcrImportError } from '../errors.js';
 import { RegistryAuthenticator, repositoryScope, type AuthCredential } from '../auth/authenticator.js';
-import { header, type HttpMethod, type HttpResponse, type RequestBody, type Transport } from '../transport/http.js';
+import { discardBody, header, type HttpMethod, type HttpResponse, type RequestBody, type Transport } from '../transport/http.js';
 import { backoff, isRetryable, type RetryBudget } from '../transport/retry.js';
 import { isLoopbackHost } from '../reference.js';
 import { digestOf, finish, hasherFor } from './digest.js';
@@ -288,7 +288,7 @@ export class RegistryClient {
       }
       opening = false;
       if (out.destroyed) {
-        res.body.destroy();
+        discardBody(res.body);
         return;
       }
       // A server that ignores Range sends everything again: skip what we already have.
@@ -570,7 +570,7 @@ export class RegistryClient {
   /** A web page where the registry API should answer: a login page, a proxy, the wrong host. */
   private refuseHtml(res: HttpResponse, method: string, path: string): void {
     if (!/text\/html/i.test(header(res.headers, 'content-type') ?? '')) return;
-    res.body.destroy();
+    discardBody(res.body);
     throw new AcrImportError('integrity', `${this.registry} answered ${method} ${path} with an HTML page, not the registry API.`, {
       hint: 'Check the registry host name; a web site, login page or proxy is not a registry endpoint.',
     });

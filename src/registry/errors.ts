@@ -2,7 +2,7 @@
 // HTTP status, the registry's own code and message, and which request failed.
 import { AcrImportError, type ErrorKind } from '../errors.js';
 import { acrRefusal } from '../azure/acr-errors.js';
-import { header, type HttpResponse } from '../transport/http.js';
+import { discardBody, header, type HttpResponse } from '../transport/http.js';
 import { redactText, redactUrl } from '../transport/redact.js';
 import { parseRetryAfter } from '../transport/retry.js';
 import { sanitize } from '../text/sanitize.js';
@@ -98,7 +98,7 @@ export async function readCapped(res: HttpResponse, cap: number): Promise<Buffer
   for await (const chunk of res.body) {
     total += (chunk as Buffer).length;
     if (total > cap) {
-      res.body.destroy();
+      discardBody(res.body);
       throw new AcrImportError('integrity', `Response exceeds the ${cap}-byte limit.`);
     }
     chunks.push(chunk as Buffer);

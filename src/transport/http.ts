@@ -65,6 +65,12 @@ export interface TransportOptions {
   skipTlsVerify?: string[];
 }
 
+/** Drops a response body unread. undici then emits an AbortError on it: heard here, not as an uncaught exception. */
+export function discardBody(body: Dispatcher.ResponseData['body']): void {
+  body.once('error', () => undefined);
+  body.destroy();
+}
+
 export function header(headers: ResponseHeaders, name: string): string | undefined {
   const v = headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
