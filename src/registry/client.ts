@@ -505,9 +505,9 @@ export class RegistryClient {
     const tags: string[] = [];
     let url: string | undefined = `/v2/${repo}/tags/list?n=${options.pageSize ?? 1000}`;
     while (url) {
-      // A next page on another origin is asked without the registry's token.
-      const res = url.startsWith('/') || new URL(url).origin === new URL(this.baseUrl).origin ? await this.call({ method: 'GET', url, scopes: [pull(repo)], signal }) : await this.transport.send({ method: 'GET', url, signal });
-      if (res.status !== 200) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
+      // A next page on another origin gets no token: call() sends credentials to the registry's origin only.
+      const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], signal });
+      if (res.status !== 200) throw await registryError(res, `GET ${url.startsWith('/') ? `${this.baseUrl}${url}` : url}`, this.registry);
       const body = JSON.parse((await readCapped(res, 16 * 1024 * 1024)).toString('utf8')) as { tags?: string[] | null };
       tags.push(...(body.tags ?? []));
       const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res.headers, 'link') ?? '');
