@@ -2,7 +2,7 @@
 // anyway), then hands out an Authorization header per scope set, from a cache renewed before
 // tokens expire. The registry client above never sees credentials, only header values.
 import { AcrImportError } from '../errors.js';
-import { isLoopbackHost } from '../reference.js';
+import { isLoopbackHost } from '../oci/reference.js';
 import { sanitize } from '../text/sanitize.js';
 import type { Transport } from '../transport/http.js';
 import { peekPing, pingRegistry, type PingResult } from './ping.js';

@@ -31,7 +31,7 @@ export function registerAzureCommands(program: Command, run: CommandRunner): voi
     .option('--subscription <id>', 'Azure subscription to look a bare registry name up in (env AZURE_SUBSCRIPTION_ID)');
   addOutputOptions(addRequestOptions(addConnectionOptions(cmd, 'Azure cloud for bare registry names'))).action(async (registry: string, repository: string, opts: Record<string, unknown>) =>
     run(withLists(opts, ['insecureRegistry', 'skipTlsVerify']), async (ctx) => {
-      const { runShowManifests } = await import('../azure/show-manifests.js');
+      const { runShowManifests } = await import('../commands/show-manifests.js');
       await runShowManifests(registry, repository, withLists(opts, ['insecureRegistry', 'skipTlsVerify']), ctx);
     }),
   );

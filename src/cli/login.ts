@@ -5,7 +5,7 @@ import { removeDockerLogin, storeDockerLogin } from '../auth/docker-config.js';
 import { usageError } from '../errors.js';
 import type { CommandRunner } from './azure-commands.js';
 import { addOutputOptions } from './common-options.js';
-import { readStdinSecret } from './credentials.js';
+import { readStdinSecret } from '../auth/keychain.js';
 
 export function registerLoginCommands(program: Command, run: CommandRunner): void {
   const login = program

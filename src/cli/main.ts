@@ -120,7 +120,7 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
   };
   const program = buildProgram(async (opts) => {
     setUp(opts);
-    const { runImport } = await import('./run-import.js');
+    const { runImport } = await import('../commands/import.js');
     await runImport(opts as never, { console, stdout, env, signal: controller.signal, stdin: io.stdin });
   }, { stdout, stderr });
   const runCommand: CommandRunner = async (opts, task) => {

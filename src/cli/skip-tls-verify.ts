@@ -1,6 +1,6 @@
 // --skip-tls-verify: explicit, per registry, said out loud on stderr, and never for the Azure
 // endpoints that see Entra ID tokens (sign-in and ARM), whatever the flag names.
-import { armEndpointFor, CLOUDS, type AzureCloud } from '../azure/cloud.js';
+import { armEndpointFor, CLOUDS, type AzureCloud } from '../providers/azure/cloud.js';
 import { usageError } from '../errors.js';
 import type { Console } from '../output/console.js';
 

@@ -1,9 +1,9 @@
 // From az acr import's flags to what to copy where: login servers, the source reference and the
 // target list, with az's defaults and messages. Pure functions, so every rule is unit-tested.
 import { usageError } from '../errors.js';
-import { parseReference, parseTargetImage, validateRepository, type ImageReference } from '../reference.js';
+import { parseReference, parseTargetImage, validateRepository, type ImageReference } from '../oci/reference.js';
 import type { ImportTarget } from '../copy/plan.js';
-import type { AzureCloud } from '../azure/cloud.js';
+import type { AzureCloud } from '../providers/azure/cloud.js';
 
 /**
  * `--name` or `--registry` as a login server: a bare name is an ACR in the chosen cloud; a value

@@ -3,8 +3,8 @@
 // error, never with an end, so nothing downstream takes bad bytes for a blob.
 import { Transform, type Readable } from 'node:stream';
 import { AcrImportError } from '../errors.js';
-import { finish, hasherFor } from '../registry/digest.js';
-import type { Descriptor } from '../registry/media-types.js';
+import { finish, hasherFor } from '../oci/digest.js';
+import type { Descriptor } from '../oci/media-types.js';
 
 /** Pipes `input` (the blob's bytes from `offset` on) through size and digest checks. */
 export function checkedBlobStream(input: Readable, blob: Pick<Descriptor, 'digest' | 'size'>, offset: number, where: string): Readable {

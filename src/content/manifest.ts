@@ -1,8 +1,8 @@
 // Reading a manifest's bytes into what the engine walks, the same way for every storage that
 // is not a registry (the registry client has its own, tied to HTTP headers).
 import { AcrImportError } from '../errors.js';
-import { digestOf } from '../registry/digest.js';
-import { MediaType, isSchema1 } from '../registry/media-types.js';
+import { digestOf } from '../oci/digest.js';
+import { MediaType, isSchema1 } from '../oci/media-types.js';
 import type { FetchedManifest } from './storage.js';
 
 /** Manifests larger than this are refused, as registries refuse them. */

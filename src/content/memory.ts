@@ -2,7 +2,7 @@
 // implementation of the interface. It holds whole blobs in memory by design; nothing else does.
 import { Readable } from 'node:stream';
 import { AcrImportError } from '../errors.js';
-import type { Descriptor } from '../registry/media-types.js';
+import type { Descriptor } from '../oci/media-types.js';
 import { checkedBlobStream } from './checked-stream.js';
 import { parseManifest } from './manifest.js';
 import { withReference, type BlobSource, type FetchedManifest, type ManifestHead, type PushBlobOptions, type Storage } from './storage.js';

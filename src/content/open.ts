@@ -1,7 +1,7 @@
 // From a parsed transport spec (transports.ts) to an opened storage and what to copy from it.
 // Registries are opened by the caller, which signs in; this opens the files.
 import { AcrImportError, usageError } from '../errors.js';
-import { parseReference } from '../reference.js';
+import { parseReference } from '../oci/reference.js';
 import { DockerArchiveSource } from './archive/docker-archive.js';
 import { OciArchiveWriter, openOciArchive } from './archive/oci-archive.js';
 import { LayoutReader } from './layout/reader.js';

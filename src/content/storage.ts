@@ -3,11 +3,11 @@
 // directory, a tar of one, a `docker save` archive and memory all implement it; the engine never
 // knows which it talks to. Shaped after oras-go's ReadOnlyTarget / Target.
 import type { Readable } from 'node:stream';
-import type { Descriptor } from '../registry/media-types.js';
+import type { Descriptor } from '../oci/media-types.js';
 
 // The registry client's own shapes are the interface's: a fetched manifest, a blob source.
-export type { BlobSource, FetchedManifest, ManifestHead, UploadSession } from '../registry/client.js';
-import type { BlobSource, FetchedManifest, ManifestHead, UploadSession } from '../registry/client.js';
+export type { BlobSource, FetchedManifest, ManifestHead, UploadSession } from './registry/client.js';
+import type { BlobSource, FetchedManifest, ManifestHead, UploadSession } from './registry/client.js';
 import type { RetryBudget } from '../transport/retry.js';
 
 /** What one blob transfer may spend on retries, shared by every request it makes (transport/retry.ts). */

@@ -1,6 +1,6 @@
 // What the copy engine reports while it works. Progress output and the json summary listen to
 // these; the engine itself never prints.
-import type { Descriptor } from '../registry/media-types.js';
+import type { Descriptor } from '../oci/media-types.js';
 
 export type BlobOutcome = 'uploaded' | 'mounted' | 'skipped' | 'foreign-skipped' | 'foreign-copied';
 

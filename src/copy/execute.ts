@@ -4,7 +4,7 @@
 import pLimit from 'p-limit';
 import { setMaxListeners } from 'node:events';
 import type { ReadOnlyStorage, Storage, UploadSession } from '../content/storage.js';
-import { isForeignLayer, type Descriptor } from '../registry/media-types.js';
+import { isForeignLayer, type Descriptor } from '../oci/media-types.js';
 import type { Transport } from '../transport/http.js';
 import { backoff, isRetryable, type RetryBudget } from '../transport/retry.js';
 import type { BlobOutcome, EventSink } from './events.js';

@@ -5,8 +5,8 @@ import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { AcrImportError } from '../errors.js';
 import type { FetchedManifest, ReadOnlyStorage } from '../content/storage.js';
-import { digestProblem } from '../registry/digest.js';
-import { isArtifactManifest, isForeignLayer, isIndexType, formatPlatform, type Descriptor, type Platform } from '../registry/media-types.js';
+import { digestProblem } from '../oci/digest.js';
+import { isArtifactManifest, isForeignLayer, isIndexType, formatPlatform, type Descriptor, type Platform } from '../oci/media-types.js';
 import type { EventSink } from './events.js';
 
 export interface ImportTarget {

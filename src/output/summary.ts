@@ -2,7 +2,7 @@
 import type { CopyStats } from '../copy/execute.js';
 import type { ImportPlan } from '../copy/plan.js';
 import { formatBytes } from '../copy/plan.js';
-import { formatPlatform } from '../registry/media-types.js';
+import { formatPlatform } from '../oci/media-types.js';
 import type { Console } from './console.js';
 
 export interface RateLimit {

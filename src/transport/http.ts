@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { buildConnector, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { AcrImportError } from '../errors.js';
-import { isLoopbackHost } from '../reference.js';
+import { isLoopbackHost } from '../oci/reference.js';
 import { redactHeader, redactUrl } from './redact.js';
 import { RetryBudget, RetryPolicy, backoff, errorCode, isRetryable, isRetryableStatus, parseRetryAfter, type RetryOptions } from './retry.js';
 

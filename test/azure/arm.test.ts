@@ -2,7 +2,7 @@
 // subscription (paged by nextLink) with its fallbacks, and the server-side engine (importImage
 // with its long-running operation, failures, --no-wait, --dry-run).
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { setTokenCredential } from '../../src/azure/entra.js';
+import { setTokenCredential } from '../../src/providers/azure/entra.js';
 import { GUARD_HOSTS_ENV } from '../harness/network-guard.mjs';
 import { getManifest, pushImage, uniqueRepo } from '../harness/index.js';
 import { registryId, startFakeArm, type FakeRegistry, type RunningFakeArm } from './fake-arm.js';

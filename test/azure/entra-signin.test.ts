@@ -2,7 +2,7 @@
 // seam), a password-only Entra access token, a null-GUID refresh token, forced auth modes, and
 // token renewal during a copy that outlives its tokens.
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { setTokenCredential } from '../../src/azure/entra.js';
+import { setTokenCredential } from '../../src/providers/azure/entra.js';
 import { ACR_NULL_GUID, getManifest, pushImage, startAcrOrigin, startProxy, stopAfterAll, uniqueRepo } from '../harness/index.js';
 import { TestCredential, azureTestEnv, cli, expectCode } from './helpers.js';
 

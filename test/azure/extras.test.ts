@@ -3,7 +3,7 @@
 // NODE_EXTRA_CA_CERTS only at start, so those runs use a child process (signed in through
 // DefaultAzureCredential and a fake `az`). Refusals and the non-ACR manifest walk run in-process.
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { setTokenCredential } from '../../src/azure/entra.js';
+import { setTokenCredential } from '../../src/providers/azure/entra.js';
 import { getManifest, pushImage, startAcrOrigin, uniqueRepo, type PushResult, type RunningAcrOrigin } from '../harness/index.js';
 import { startAcrTlsFront, type RunningAcrTlsFront } from './acr-tls-front.js';
 import { registryId, startFakeArm, type RunningFakeArm } from './fake-arm.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
-import type { AccessTokenLike, TokenCredentialLike } from '../../src/azure/entra.js';
+import type { AccessTokenLike, TokenCredentialLike } from '../../src/providers/azure/entra.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 

@@ -3,12 +3,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exchangeUrl } from '../../src/azure/acr-exchange.js';
-import { armErrorKind, parseRegistryResourceId, registryResourceId } from '../../src/azure/arm.js';
-import { armEndpointFor, cloudByName, isAcrLoginServerIn } from '../../src/azure/cloud.js';
-import { EntraTokens, entraError, entraEvidentlyConfigured, staticTokenCredential, tenantOf, type AccessTokenLike } from '../../src/azure/entra.js';
-import { redactBody } from '../../src/azure/server-side.js';
-import { formatTable, parseRepositoryArg } from '../../src/azure/show-manifests.js';
+import { exchangeUrl } from '../../src/providers/azure/acr-exchange.js';
+import { armErrorKind, parseRegistryResourceId, registryResourceId } from '../../src/providers/azure/arm.js';
+import { armEndpointFor, cloudByName, isAcrLoginServerIn } from '../../src/providers/azure/cloud.js';
+import { EntraTokens, entraError, entraEvidentlyConfigured, staticTokenCredential, tenantOf, type AccessTokenLike } from '../../src/providers/azure/entra.js';
+import { redactBody } from '../../src/commands/import-server-side.js';
+import { formatTable, parseRepositoryArg } from '../../src/commands/show-manifests.js';
 import { AcrImportError } from '../../src/errors.js';
 import { ROOT, cli, fakeEntraJwt } from './helpers.js';
 

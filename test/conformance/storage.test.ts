@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AcrImportError } from '../../src/errors.js';
-import { MediaType } from '../../src/registry/media-types.js';
+import { MediaType } from '../../src/oci/media-types.js';
 import { seededBytes, sha256, uniqueRepo } from '../harness/index.js';
 import { readAll } from '../registry/helpers.js';
 import { storageKinds, type OpenedStorage, type StorageKind } from './storages.js';

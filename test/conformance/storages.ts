@@ -4,13 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { RegistryStorage } from '../../src/content/registry.js';
+import { RegistryStorage } from '../../src/content/registry/storage.js';
 import { MemoryStorage } from '../../src/content/memory.js';
 import { LayoutStorage } from '../../src/content/layout/writer.js';
 import { OciArchiveWriter, openOciArchive } from '../../src/content/archive/oci-archive.js';
 import { openLayoutDirectory } from '../../src/content/open.js';
 import type { ReadOnlyStorage, Storage } from '../../src/content/storage.js';
-import { RegistryClient } from '../../src/registry/client.js';
+import { RegistryClient } from '../../src/content/registry/client.js';
 import { testTransport } from '../registry/helpers.js';
 
 export interface OpenedStorage {

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { faults, getManifest, pushImage, putRawManifest, startProxy, stopAfterAll, uniqueRepo, MediaTypes, type FaultHook } from '../harness/index.js';
-import { MediaType, manifestMediaType } from '../../src/registry/media-types.js';
+import { MediaType, manifestMediaType } from '../../src/oci/media-types.js';
 import { engineClient } from './helpers.js';
 import { cli, expectExit, listTags, skopeoRaw } from '../import/helpers.js';
 

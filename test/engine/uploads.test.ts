@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { clientFor as harnessClient, faults, pushScope, startProxy, stopAfterAll, uniqueRepo, type ProxyRequestInfo } from '../harness/index.js';
 import { bufferSource } from '../registry/helpers.js';
-import { resolveLocation, withQueryParam } from '../../src/registry/client.js';
+import { resolveLocation, withQueryParam } from '../../src/content/registry/client.js';
 import { basic, engineClient, startForeignOrigin, storedBlob, withAuthorization } from './helpers.js';
 
 const htpasswd = inject('htpasswdRegistry');

@@ -85,7 +85,7 @@ describe('environment credentials are bound to a registry', () => {
   });
 
   it('Docker Hub names are one registry: ACR_IMPORT_TARGET_REGISTRY=index.docker.io matches docker.io, another host does not', async () => {
-    const { environmentSecret } = await import('../../src/cli/credentials.js');
+    const { environmentSecret } = await import('../../src/auth/keychain.js');
     const env = { ACR_IMPORT_TARGET_USERNAME: 'u', ACR_IMPORT_TARGET_PASSWORD: 'p', ACR_IMPORT_TARGET_REGISTRY: 'index.docker.io' };
     expect(environmentSecret('target', 'docker.io', env)).toEqual({ username: 'u', password: 'p' });
     expect(environmentSecret('target', 'ghcr.io', env).password).toBeUndefined();

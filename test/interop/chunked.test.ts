@@ -6,7 +6,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient } from '../../src/registry/client.js';
+import { RegistryClient } from '../../src/content/registry/client.js';
 import { Transport } from '../../src/transport/http.js';
 import { isRetryable } from '../../src/transport/retry.js';
 import { PROFILES, blobSize, describeHops, uniqueRepo, type Personality, type ProfileName, type RequestInfo, type Scripted } from '../harness/index.js';

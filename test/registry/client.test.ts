@@ -16,7 +16,7 @@ import {
   ACR_NULL_GUID,
 } from '../harness/index.js';
 import { AcrImportError } from '../../src/errors.js';
-import { RegistryError } from '../../src/registry/errors.js';
+import { RegistryError } from '../../src/content/registry/errors.js';
 import { postToken } from '../../src/auth/token-service.js';
 import type { RefreshTokenSource } from '../../src/auth/authenticator.js';
 import { bufferSource, clientFor, readAll } from './helpers.js';

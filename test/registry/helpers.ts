@@ -1,7 +1,7 @@
 // Shared setup for tests that drive the registry client against the harness registries.
 import { Readable } from 'node:stream';
 import { Transport, type TransportOptions } from '../../src/transport/http.js';
-import { RegistryClient } from '../../src/registry/client.js';
+import { RegistryClient } from '../../src/content/registry/client.js';
 import type { AuthCredential } from '../../src/auth/authenticator.js';
 
 /** A transport with quick retries, so fault tests take milliseconds, not seconds. */

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { RegistryAuthenticator } from '../../src/auth/authenticator.js';
-import { RegistryClient } from '../../src/registry/client.js';
+import { RegistryClient } from '../../src/content/registry/client.js';
 import { Transport } from '../../src/transport/http.js';
 import { faults, getManifest, pushImage, startProxy, startTokenRegistry, stopAfterAll, uniqueRepo } from '../harness/index.js';
 import { cli, expectExit } from '../import/helpers.js';

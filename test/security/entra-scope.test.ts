@@ -3,9 +3,9 @@
 // over https. A server that merely answers like ACR gets nothing.
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { setTokenCredential } from '../../src/azure/entra.js';
-import { AzureSession } from '../../src/azure/session.js';
-import { cloudByName } from '../../src/azure/cloud.js';
+import { setTokenCredential } from '../../src/providers/azure/entra.js';
+import { AzureSession } from '../../src/providers/azure/session.js';
+import { cloudByName } from '../../src/providers/azure/cloud.js';
 import { Console } from '../../src/output/console.js';
 import { Transport } from '../../src/transport/http.js';
 import { getManifest, pushImage, startAcrOrigin, stopAfterAll, uniqueRepo } from '../harness/index.js';

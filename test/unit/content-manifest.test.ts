@@ -1,7 +1,7 @@
 // Manifests read from files: their digest checked, their media type found when the JSON omits it.
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/content/manifest.js';
-import { MediaType } from '../../src/registry/media-types.js';
+import { MediaType } from '../../src/oci/media-types.js';
 import { AcrImportError } from '../../src/errors.js';
 import { sha256 } from '../harness/index.js';
 

@@ -7,7 +7,7 @@ import { executePlan } from '../../src/copy/execute.js';
 import { planImport } from '../../src/copy/plan.js';
 import { MemoryStorage } from '../../src/content/memory.js';
 import type { BlobSource, PushBlobOptions } from '../../src/content/storage.js';
-import { MediaType, type Descriptor } from '../../src/registry/media-types.js';
+import { MediaType, type Descriptor } from '../../src/oci/media-types.js';
 import { Transport } from '../../src/transport/http.js';
 import { seededBytes, sha256 } from '../harness/index.js';
 

@@ -10,7 +10,7 @@ import {
   validateRepository,
   validateTag,
   type ImageReference,
-} from '../../src/reference.js';
+} from '../../src/oci/reference.js';
 
 const D256 = `sha256:${'a'.repeat(64)}`;
 const D512 = `sha512:${'0123456789abcdef'.repeat(8)}`;

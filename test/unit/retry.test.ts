@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RetryBudget, RetryPolicy, backoff, isRetryable, isRetryableStatus, parseRetryAfter } from '../../src/transport/retry.js';
 import { AcrImportError } from '../../src/errors.js';
-import { RegistryError } from '../../src/registry/errors.js';
+import { RegistryError } from '../../src/content/registry/errors.js';
 
 describe('Retry-After', () => {
   it('reads seconds, HTTP dates, and nothing', () => {

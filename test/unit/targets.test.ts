@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { cloudByName } from '../../src/azure/cloud.js';
+import { cloudByName } from '../../src/providers/azure/cloud.js';
 import { loginServerFor, sourceFor, sourceInRegistryNamed, targetsFor } from '../../src/cli/targets.js';
 import { parseSize } from '../../src/cli/parse.js';
-import { parseReference } from '../../src/reference.js';
+import { parseReference } from '../../src/oci/reference.js';
 import { AcrImportError } from '../../src/errors.js';
 
 const cloud = cloudByName(undefined);

@@ -4,7 +4,7 @@
 // into that name (`repo:tag`), or absent for a bare tag as skopeo writes it (`oci:DIR:tag`).
 import type { Readable } from 'node:stream';
 import { AcrImportError } from '../../errors.js';
-import { MediaType, type Descriptor } from '../../registry/media-types.js';
+import { MediaType, type Descriptor } from '../../oci/media-types.js';
 import { checkedBlobStream } from '../checked-stream.js';
 import { parseManifest } from '../manifest.js';
 import type { FetchedManifest, ManifestHead, ReadOnlyStorage } from '../storage.js';

@@ -7,17 +7,17 @@ import pLimit from 'p-limit';
 import { AcrImportError } from '../errors.js';
 import type { Console } from '../output/console.js';
 import { formatBytes } from '../copy/plan.js';
-import { readStdinSecret } from '../cli/credentials.js';
+import { readStdinSecret } from '../auth/keychain.js';
 import { skipTlsVerifyHosts } from '../cli/skip-tls-verify.js';
 import { USER_AGENT } from '../version.js';
-import { RegistryClient, type FetchedManifest } from '../registry/client.js';
-import { formatPlatform, isIndexType, type Descriptor, type Platform } from '../registry/media-types.js';
-import { validateDigest, validateRepository, validateTag } from '../reference.js';
+import { RegistryClient, type FetchedManifest } from '../content/registry/client.js';
+import { formatPlatform, isIndexType, type Descriptor, type Platform } from '../oci/media-types.js';
+import { validateDigest, validateRepository, validateTag } from '../oci/reference.js';
 import { Transport } from '../transport/http.js';
-import { acrSdkError, createAcrClient } from './acr-client.js';
-import { chooseCloud, type AzureCloud } from './cloud.js';
-import { wholeNumber } from './options.js';
-import { AzureSession, type AuthMode } from './session.js';
+import { acrSdkError, createAcrClient } from '../providers/azure/acr-client.js';
+import { chooseCloud, type AzureCloud } from '../providers/azure/cloud.js';
+import { wholeNumber } from '../providers/azure/options.js';
+import { AzureSession, type AuthMode } from '../providers/azure/session.js';
 
 export interface ShowManifestsOptions {
   username?: string;

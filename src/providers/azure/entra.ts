@@ -2,10 +2,10 @@
 // needed: it is heavy), cached per scope and renewed before it expires, since AzureCliCredential
 // spawns `az` on every call. A module-level hook lets tests and embedders supply their own
 // TokenCredential instead.
-import { AcrImportError } from '../errors.js';
-import { redactText } from '../transport/redact.js';
-import { jwtExpiry, jwtTenant } from '../auth/jwt.js';
-import { routeAzureLogger } from '../transport/library-logs.js';
+import { AcrImportError } from '../../errors.js';
+import { redactText } from '../../transport/redact.js';
+import { jwtExpiry, jwtTenant } from '../../auth/jwt.js';
+import { routeAzureLogger } from '../../transport/library-logs.js';
 
 /** The part of @azure/core-auth's TokenCredential used here (structurally compatible with it). */
 export interface TokenCredentialLike {

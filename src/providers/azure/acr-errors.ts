@@ -2,8 +2,8 @@
 // rules), its storage and data endpoints, and repositories that an Artifact Cache rule owns. Each
 // is said as what it is, with what to allow or change. Called by registry/errors.ts for every
 // error answer; anything else is left to it.
-import type { ErrorKind } from '../errors.js';
-import { header, type HttpResponse } from '../transport/http.js';
+import type { ErrorKind } from '../../errors.js';
+import { header, type HttpResponse } from '../../transport/http.js';
 import { cloudOfLoginServer } from './cloud.js';
 
 export interface AcrRefusal {

@@ -1,9 +1,9 @@
 // `--lock`: after an import, make the imported manifests read-only (canWrite/canDelete false)
 // through ACR's metadata API, as `az acr repository update --write-enabled false
 // --delete-enabled false` does. Everything that can refuse it is checked before the import.
-import { usageError } from '../errors.js';
-import type { ImportPlan, ImportTarget } from '../copy/plan.js';
-import type { Console } from '../output/console.js';
+import { usageError } from '../../errors.js';
+import type { ImportPlan, ImportTarget } from '../../copy/plan.js';
+import type { Console } from '../../output/console.js';
 import { acrSdkError, createAcrClient, type ContainerRegistryClientType } from './acr-client.js';
 import type { AzureSession, SignIn } from './session.js';
 

@@ -2,14 +2,14 @@
 // `--help` stays fast.
 import { executePlan } from '../copy/execute.js';
 import { planImport } from '../copy/plan.js';
-import { chooseCloud } from '../azure/cloud.js';
-import { prepareLock, type ManifestLocker } from '../azure/lock.js';
-import type { AzureImportFlags } from '../azure/options.js';
-import { AzureSession } from '../azure/session.js';
-import { RegistryClient } from '../registry/client.js';
-import { formatReference, type ImageReference } from '../reference.js';
+import { chooseCloud } from '../providers/azure/cloud.js';
+import { prepareLock, type ManifestLocker } from '../providers/azure/lock.js';
+import type { AzureImportFlags } from '../providers/azure/options.js';
+import { AzureSession } from '../providers/azure/session.js';
+import { RegistryClient } from '../content/registry/client.js';
+import { formatReference, type ImageReference } from '../oci/reference.js';
 import { openFileSource, openFileTarget } from '../content/open.js';
-import { RegistryStorage } from '../content/registry.js';
+import { RegistryStorage } from '../content/registry/storage.js';
 import type { ReadOnlyStorage, Storage } from '../content/storage.js';
 import { formatStorageSpec, parseStorageSpec } from '../content/transports.js';
 import { header, Transport } from '../transport/http.js';
@@ -18,11 +18,11 @@ import { createProgress } from '../output/progress.js';
 import { buildSummary, printSummary, type RateLimit } from '../output/summary.js';
 import { importResultJson, jsonText, noteSide } from '../output/json-result.js';
 import { USER_AGENT } from '../version.js';
-import { environmentSecret, readStdinSecret } from './credentials.js';
-import { skipTlsVerifyHosts } from './skip-tls-verify.js';
-import { sourceFor, targetsFor } from './targets.js';
+import { environmentSecret, readStdinSecret } from '../auth/keychain.js';
+import { skipTlsVerifyHosts } from '../cli/skip-tls-verify.js';
+import { sourceFor, targetsFor } from '../cli/targets.js';
 import { usageError } from '../errors.js';
-import { parseSize } from './parse.js';
+import { parseSize } from '../cli/parse.js';
 
 export interface ImportOptions extends AzureImportFlags {
   name: string;
@@ -66,7 +66,7 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   if (o.serverSide) {
     const file = [parseStorageSpec(o.source, '--source'), parseStorageSpec(o.name, '--name')].find((s) => s.transport !== 'registry');
     if (file) throw usageError(`--server-side imports from registry to registry; ${formatStorageSpec(file)} is a file. Leave out --server-side.`);
-    return (await import('../azure/server-side.js')).runServerSideImport(o, ctx);
+    return (await import('./import-server-side.js')).runServerSideImport(o, ctx);
   }
   const started = Date.now();
   const c = ctx.console;
@@ -99,7 +99,7 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
       }
     },
   });
-  // Registry names and resource IDs, Entra ID sign-in for ACR, --lock (src/azure).
+  // Registry names and resource IDs, Entra ID sign-in for ACR, --lock (src/providers/azure).
   const azure = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
   // Layouts and archives (skopeo's oci:, oci-archive:, docker-archive:) are opened here; only a
   // registry side has its name resolved and signs in.

@@ -1,10 +1,10 @@
 // The registry as a storage: a thin adapter over RegistryClient, which keeps the HTTP details
 // (uploads, resumes, mounts, tokens). Repositories are real here; mounts work within a registry.
 import type { Readable } from 'node:stream';
-import type { RegistryClient, UploadOptions } from '../registry/client.js';
-import type { Descriptor } from '../registry/media-types.js';
-import type { RetryBudget } from '../transport/retry.js';
-import { withReference, type BlobSource, type FetchedManifest, type ManifestHead, type MountResult, type PushBlobOptions, type Storage, type TransferOptions } from './storage.js';
+import type { RegistryClient, UploadOptions } from './client.js';
+import type { Descriptor } from '../../oci/media-types.js';
+import type { RetryBudget } from '../../transport/retry.js';
+import { withReference, type BlobSource, type FetchedManifest, type ManifestHead, type MountResult, type PushBlobOptions, type Storage, type TransferOptions } from '../storage.js';
 
 export type RegistryUploadOptions = Omit<UploadOptions, 'location' | 'minChunk' | 'budget' | 'signal' | 'onProgress'>;
 

@@ -2,14 +2,14 @@
 // Discovery"): manifests, blobs, cross-repository mounts, uploads (monolithic, streamed, chunked
 // with resume) and tags. Authentication and retries come from the layers below.
 import { Readable, Transform, pipeline } from 'node:stream';
-import { AcrImportError } from '../errors.js';
-import { RegistryAuthenticator, repositoryScope, type AuthCredential } from '../auth/authenticator.js';
-import { discardBody, header, type HttpMethod, type HttpResponse, type RequestBody, type Transport } from '../transport/http.js';
-import { backoff, isRetryable, type RetryBudget } from '../transport/retry.js';
-import { isLoopbackHost } from '../reference.js';
-import { digestOf, finish, hasherFor } from './digest.js';
+import { AcrImportError } from '../../errors.js';
+import { RegistryAuthenticator, repositoryScope, type AuthCredential } from '../../auth/authenticator.js';
+import { discardBody, header, type HttpMethod, type HttpResponse, type RequestBody, type Transport } from '../../transport/http.js';
+import { backoff, isRetryable, type RetryBudget } from '../../transport/retry.js';
+import { isLoopbackHost } from '../../oci/reference.js';
+import { digestOf, finish, hasherFor } from '../../oci/digest.js';
 import { RegistryError, readCapped, registryError } from './errors.js';
-import { MANIFEST_ACCEPT, isManifestType, isSchema1, manifestMediaType, type Descriptor } from './media-types.js';
+import { MANIFEST_ACCEPT, isManifestType, isSchema1, manifestMediaType, type Descriptor } from '../../oci/media-types.js';
 
 /** Manifests larger than this are refused, as every peer does (distribution's own limit is 4 MiB). */
 export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;

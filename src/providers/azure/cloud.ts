@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { usageError } from '../errors.js';
+import { usageError } from '../../errors.js';
 
 export interface AzureCloud {
   name: string;

@@ -1,5 +1,5 @@
 // The import command's Azure flags (registered in src/cli/main.ts).
-import { usageError } from '../errors.js';
+import { usageError } from '../../errors.js';
 import type { AuthMode } from './session.js';
 
 export interface AzureImportFlags {

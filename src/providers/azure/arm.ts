@@ -2,11 +2,11 @@
 // subscriptions), and importImage with its long-running operation. Every request goes through
 // the shared Transport (proxies, --debug trace, retries) with an Entra ID token for ARM.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AcrImportError, type ErrorKind } from '../errors.js';
-import { readCapped } from '../registry/errors.js';
-import { header, type HttpResponse, type Transport } from '../transport/http.js';
-import { parseRetryAfter } from '../transport/retry.js';
-import { redactText } from '../transport/redact.js';
+import { AcrImportError, type ErrorKind } from '../../errors.js';
+import { readCapped } from '../../content/registry/errors.js';
+import { header, type HttpResponse, type Transport } from '../../transport/http.js';
+import { parseRetryAfter } from '../../transport/retry.js';
+import { redactText } from '../../transport/redact.js';
 
 export const REGISTRY_API_VERSION = '2025-04-01';
 const SUBSCRIPTIONS_API_VERSION = '2022-12-01';

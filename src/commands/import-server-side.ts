@@ -3,19 +3,19 @@
 // long-running operation to its end (or returns once it is queued, with --no-wait).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcrImportError, usageError } from '../errors.js';
-import { formatReference, type ImageReference } from '../reference.js';
+import { formatReference, type ImageReference } from '../oci/reference.js';
 import { header, Transport } from '../transport/http.js';
 import { parseRetryAfter } from '../transport/retry.js';
-import type { ImportOptions, RunContext } from '../cli/run-import.js';
-import { readStdinSecret } from '../cli/credentials.js';
+import type { ImportOptions, RunContext } from './import.js';
+import { readStdinSecret } from '../auth/keychain.js';
 import { sourceFor, sourceInRegistryNamed, targetsFor, type SourceSpec } from '../cli/targets.js';
-import { REGISTRY_API_VERSION, armError, looksLikeResourceId, parseRegistryResourceId, registryResourceId, type ArmRegistry } from './arm.js';
-import { chooseCloud, isAcrLoginServerIn } from './cloud.js';
-import { createAcrClient } from './acr-client.js';
-import { ManifestLocker, type LockedManifest } from './lock.js';
-import { wholeNumber } from './options.js';
-import { AzureSession } from './session.js';
-import { explicitSecret } from '../cli/credentials.js';
+import { REGISTRY_API_VERSION, armError, looksLikeResourceId, parseRegistryResourceId, registryResourceId, type ArmRegistry } from '../providers/azure/arm.js';
+import { chooseCloud, isAcrLoginServerIn } from '../providers/azure/cloud.js';
+import { createAcrClient } from '../providers/azure/acr-client.js';
+import { ManifestLocker, type LockedManifest } from '../providers/azure/lock.js';
+import { wholeNumber } from '../providers/azure/options.js';
+import { AzureSession } from '../providers/azure/session.js';
+import { explicitSecret } from '../auth/keychain.js';
 import { USER_AGENT } from '../version.js';
 
 /** Seconds between polls when ARM sends no Retry-After. */

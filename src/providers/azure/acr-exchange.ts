@@ -2,15 +2,15 @@
 // refresh token, which the authenticator then trades for access tokens per scope at
 // `/oauth2/token`. The refresh token is cached and renewed before its JWT `exp` (ACR's last
 // about three hours), or at once when the authenticator says it was refused (`forceNew`).
-import { AcrImportError } from '../errors.js';
-import type { RefreshTokenSource } from '../auth/authenticator.js';
-import type { BearerChallenge } from '../auth/token-service.js';
-import { jwtExpiry } from '../auth/jwt.js';
-import { readCapped } from '../registry/errors.js';
-import { isLoopbackHost } from '../reference.js';
-import type { Transport } from '../transport/http.js';
-import { redactText } from '../transport/redact.js';
-import { sanitize } from '../text/sanitize.js';
+import { AcrImportError } from '../../errors.js';
+import type { RefreshTokenSource } from '../../auth/authenticator.js';
+import type { BearerChallenge } from '../../auth/token-service.js';
+import { jwtExpiry } from '../../auth/jwt.js';
+import { readCapped } from '../../content/registry/errors.js';
+import { isLoopbackHost } from '../../oci/reference.js';
+import type { Transport } from '../../transport/http.js';
+import { redactText } from '../../transport/redact.js';
+import { sanitize } from '../../text/sanitize.js';
 import { firewallRefusal } from './acr-errors.js';
 import { tenantOf, type EntraToken, type EntraTokens } from './entra.js';
 

@@ -1,11 +1,11 @@
 // OCI distribution error bodies (spec: "Error Codes") turned into typed errors that keep the
 // HTTP status, the registry's own code and message, and which request failed.
-import { AcrImportError, type ErrorKind } from '../errors.js';
-import { acrRefusal } from '../azure/acr-errors.js';
-import { discardBody, header, type HttpResponse } from '../transport/http.js';
-import { redactText, redactUrl } from '../transport/redact.js';
-import { parseRetryAfter } from '../transport/retry.js';
-import { sanitize } from '../text/sanitize.js';
+import { AcrImportError, type ErrorKind } from '../../errors.js';
+import { acrRefusal } from '../../providers/azure/acr-errors.js';
+import { discardBody, header, type HttpResponse } from '../../transport/http.js';
+import { redactText, redactUrl } from '../../transport/redact.js';
+import { parseRetryAfter } from '../../transport/retry.js';
+import { sanitize } from '../../text/sanitize.js';
 
 export class RegistryError extends AcrImportError {
   constructor(

@@ -3,8 +3,8 @@
 // (skopeo, podman), then anonymous.
 import { text } from 'node:stream/consumers';
 import { usageError } from '../errors.js';
-import { containersAuthCredential } from '../auth/containers-auth.js';
-import { credentialFromUserPassword, dockerConfigCredential, sameRegistry, type Credential } from '../auth/docker-config.js';
+import { containersAuthCredential } from './containers-auth.js';
+import { credentialFromUserPassword, dockerConfigCredential, sameRegistry, type Credential } from './docker-config.js';
 
 export interface SecretInput {
   username?: string;

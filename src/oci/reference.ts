@@ -3,8 +3,8 @@
 // quotes the input and says what is wrong with it.
 
 import { isIPv4, isIPv6 } from 'node:net';
-import { AcrImportError } from './errors.js';
-import { digestProblem as digestRuleProblem } from './registry/digest.js';
+import { AcrImportError } from '../errors.js';
+import { digestProblem as digestRuleProblem } from './digest.js';
 
 export interface ImageReference {
   /** As the user knows it, normalised: 'docker.io', 'ghcr.io', 'localhost:5000', '127.0.0.1:5000', '[::1]:5000'. */

@@ -1,7 +1,7 @@
 // @azure/container-registry for the ACR-only extras (manifest listing, locks). Kept out of the
 // copy path (see node-stack.md) and loaded only when an extra runs.
-import { AcrImportError, usageError } from '../errors.js';
-import { redactText } from '../transport/redact.js';
+import { AcrImportError, usageError } from '../../errors.js';
+import { redactText } from '../../transport/redact.js';
 import type { AzureCloud } from './cloud.js';
 import type { TokenCredentialLike } from './entra.js';
 
