@@ -1,8 +1,9 @@
 // OCI distribution error bodies (spec: "Error Codes") turned into typed errors that keep the
 // HTTP status, the registry's own code and message, and which request failed.
 import { AcrImportError, type ErrorKind } from '../../errors.js';
-import { acrRefusal } from '../../providers/azure/acr-errors.js';
-import { discardBody, header, type HttpResponse } from '../../transport/http.js';
+import { acrRefusal } from '../../auth/acr-refusals.js';
+import { header, type HttpResponse } from '../../transport/http.js';
+import { readCapped } from '../../transport/read-capped.js';
 import { redactText, redactUrl } from '../../transport/redact.js';
 import { parseRetryAfter } from '../../transport/retry.js';
 import { sanitize } from '../../text/sanitize.js';
@@ -84,24 +85,4 @@ function hintFor(kind: ErrorKind, res: HttpResponse, registry: string): string |
   }
   if (kind === 'auth') return `Check the credentials for ${registry} and that they allow this operation.`;
   return undefined;
-}
-
-/** Reads a body into memory up to `cap` bytes; more is an error (manifests, error bodies). */
-export async function readCapped(res: HttpResponse, cap: number): Promise<Buffer> {
-  const declared = Number(header(res.headers, 'content-length') ?? NaN);
-  if (declared > cap) {
-    await res.body.dump().catch(() => undefined);
-    throw new AcrImportError('integrity', `Response of ${declared} bytes exceeds the ${cap}-byte limit.`);
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of res.body) {
-    total += (chunk as Buffer).length;
-    if (total > cap) {
-      discardBody(res.body);
-      throw new AcrImportError('integrity', `Response exceeds the ${cap}-byte limit.`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
