@@ -17,7 +17,7 @@ import { environmentSecret, readStdinSecret, type AuthMode, type SecretInput } f
 import { createTransport, type CommandContext, type ConnectionRequest } from './context.js';
 import { RegistryAccess } from './registry-access.js';
 import { sourceFor, targetsFor } from './targets.js';
-import { usageError } from '../errors.js';
+import { AcrImportError, usageError } from '../errors.js';
 
 /** A client-side import, as src/cli/requests.ts makes it from the flags. */
 export interface ImportRequest {
@@ -156,7 +156,7 @@ export async function runImport(o: ImportRequest, ctx: CommandContext): Promise<
     const locked = lock ? await lock.afterImport(plan, targets, { dryRun: o.dryRun, console: c, signal: ctx.signal }) : undefined;
     if (o.output === 'json') ctx.stdout.write(jsonText(importResultJson(summary, locked)));
   } catch (err) {
-    noteSide(err, hosts);
+    sayTheSide(err, noteSide(err, hosts), hosts);
     throw err;
   } finally {
     await Promise.all([source?.close?.(), target?.close?.()]).catch(() => undefined);
@@ -164,3 +164,13 @@ export async function runImport(o: ImportRequest, ctx: CommandContext): Promise<
   }
 }
 
+/**
+ * The text message starts with the side that failed ("target 127.0.0.1:5000: pushing manifest
+ * app@sha256:…: …"), as the json error's `side` says it; a message that names a side already keeps its words.
+ */
+function sayTheSide(err: unknown, side: 'source' | 'target' | undefined, hosts: { source?: string; target?: string }): void {
+  const host = side && hosts[side];
+  if (!host || !(err instanceof AcrImportError)) return;
+  if ([':', ' ', '/'].some((c) => err.message.startsWith(`${host}${c}`))) err.message = `${side} ${err.message}`;
+  else if (!/\b(source|target)\b/i.test(err.message)) err.message = `${side} ${host}: ${err.message}`;
+}
