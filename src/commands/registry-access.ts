@@ -4,19 +4,8 @@
 // are not ACRs (ghcr.io → 127.0.0.1:5000) signs in through the keychain chain alone and never
 // loads @azure/identity.
 import { keychainSignIn, type AuthMode, type KeychainQuery, type SecretInput, type Side } from '../auth/keychain.js';
-import type { Logger } from '../logger.js';
-import { isAcrLoginServerIn, loginServerFor, type AzureCloud } from '../providers/azure/cloud.js';
-import type { AzureSession, SignIn } from '../providers/azure/session.js';
-import type { Transport } from '../transport/http.js';
-
-export interface RegistryAccessOptions {
-  transport: Transport;
-  env: NodeJS.ProcessEnv;
-  console: Logger;
-  cloud: AzureCloud;
-  subscription?: string;
-  signal?: AbortSignal;
-}
+import { isAcrLoginServerIn, loginServerFor } from '../providers/azure/cloud.js';
+import type { AzureSession, AzureSessionOptions, SignIn } from '../providers/azure/session.js';
 
 /** A value that is already a login server (not a bare ACR name, not a resource ID). */
 function isLoginServer(value: string): boolean {
@@ -27,7 +16,7 @@ function isLoginServer(value: string): boolean {
 export class RegistryAccess {
   private session?: Promise<AzureSession>;
 
-  constructor(private readonly o: RegistryAccessOptions) {}
+  constructor(private readonly o: AzureSessionOptions) {}
 
   /** The Azure session of this run, made on first use. */
   azure(): Promise<AzureSession> {

@@ -1,27 +1,14 @@
 // The house has one direction: cli → commands → output → providers → copy → content → auth →
 // transport → oci, and no cycle. `npm run lint:layers` (dependency-cruiser with
 // .dependency-cruiser.cjs) checks src/; the same rules must refuse a planted upward import and a cycle.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { root, runTool } from './lint-tool.js';
 
-const run = promisify(execFile);
-const root = new URL('../../', import.meta.url).pathname;
-const depcruise = join(root, 'node_modules', '.bin', 'depcruise');
 const config = join(root, '.dependency-cruiser.cjs');
-
-async function cruise(cwd: string): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(depcruise, ['src', '--config', config, '--no-cache'], { cwd });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
+const cruise = (cwd: string) => runTool('depcruise', ['src', '--config', config, '--no-cache'], cwd);
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

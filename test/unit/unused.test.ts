@@ -1,25 +1,12 @@
 // Nothing stays that nothing uses: `npm run lint:unused` (knip with knip.jsonc) finds no unused
 // file, export, type or dependency; and the same check names one that is planted.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { root, runTool } from './lint-tool.js';
 
-const run = promisify(execFile);
-const root = new URL('../../', import.meta.url).pathname;
-const knip = join(root, 'node_modules', '.bin', 'knip');
-
-async function check(cwd: string, config = join(root, 'knip.jsonc')): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(knip, ['--no-progress', '--config', config], { cwd });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
+const check = (cwd: string) => runTool('knip', ['--no-progress', '--config', join(root, 'knip.jsonc')], cwd);
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
