@@ -242,11 +242,12 @@ export class AzureSession {
 
   /**
    * One side's credential.
-   * - `auto`: flags, stdin, environment, docker config; then, for an ACR (see isAcr), Entra ID. A
+   * - `auto`: the keychain chain (auth/keychain.ts: flags, stdin, environment, docker config,
+   *   containers auth), with Entra ID as its last member for an ACR (see isAcr). A
    *   password without a username is, for an ACR, an Entra ID access token to exchange. An ACR
    *   source with no credentials given falls back to anonymous pull when Entra ID does not get in.
    * - `entra`: always Entra ID (DefaultAzureCredential, or a password-only access token).
-   * - `docker`: flags, stdin, environment, docker config or anonymous, never Entra ID.
+   * - `docker`: the keychain chain without Entra ID.
    * - `anonymous`: no credentials at all.
    */
   async signIn(side: Side, registry: string, host: string, input: SecretInput, mode: AuthMode = 'auto', stdinSecret?: string): Promise<SignIn> {
