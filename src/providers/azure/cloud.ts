@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ACR_DOMAINS } from '../../auth/acr-refusals.js';
+import { ACR_DOMAINS } from '../../auth/acr-domains.js';
 import { usageError } from '../../errors.js';
 
 export interface AzureCloud {
