@@ -12,11 +12,11 @@ const upward = LAYERS.slice(0, -1).map((layer, i) => ({
   to: { path: `^src/${layer}/` },
 }));
 
-/** The leaves (errors.ts, logger.ts, text/, version.ts) import no layer. */
+/** The leaves (errors.ts, logger.ts, side.ts, text/, version.ts) import no layer. */
 const leaves = {
   name: 'leaves-import-no-layer',
   severity: 'error',
-  from: { path: '^src/(errors|logger|version)\\.ts$|^src/text/' },
+  from: { path: '^src/(errors|logger|side|version)\\.ts$|^src/text/' },
   to: { path: `^src/(${LAYERS.join('|')})/` },
 };
 

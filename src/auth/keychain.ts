@@ -5,6 +5,7 @@
 // authn.Keychain and MultiKeychain. Nothing here knows Azure.
 import { text } from 'node:stream/consumers';
 import { usageError } from '../errors.js';
+import type { Side } from '../side.js';
 import type { AuthCredential } from './authenticator.js';
 import { containersAuthCredential } from './containers-auth.js';
 import { credentialFromUserPassword, dockerConfigCredential, sameRegistry } from './docker-config.js';
@@ -12,8 +13,6 @@ import { credentialFromUserPassword, dockerConfigCredential, sameRegistry } from
 /** How a side signs in: `auto` lets the chain decide, `docker` leaves plugged-in members out, `anonymous` takes nothing. */
 export type AuthMode = 'auto' | 'entra' | 'docker' | 'anonymous';
 export const AUTH_MODES: AuthMode[] = ['auto', 'entra', 'docker', 'anonymous'];
-
-export type Side = 'source' | 'target';
 
 export interface SecretInput {
   username?: string;
@@ -39,7 +38,7 @@ export const ENV = {
  *   not used at all, since the source changes from one command to the next while they stay.
  * Returns the variables to use, and why others were left out (for a warning; never the secret).
  */
-export function environmentSecret(side: 'source' | 'target', registry: string, env: NodeJS.ProcessEnv): { username?: string; password?: string; ignored?: string } {
+export function environmentSecret(side: Side, registry: string, env: NodeJS.ProcessEnv): { username?: string; password?: string; ignored?: string } {
   const names = side === 'source' ? { u: ENV.sourceUsername, p: ENV.sourcePassword, r: ENV.sourceRegistry } : { u: ENV.targetUsername, p: ENV.targetPassword, r: ENV.targetRegistry };
   // Empty values count as not given.
   const username = env[names.u] || undefined;
@@ -61,7 +60,7 @@ export async function readStdinSecret(stdin: NodeJS.ReadableStream = process.std
 }
 
 /** The username and password given for a side (flags, stdin, environment), without the config files. */
-export function explicitSecret(side: 'source' | 'target', registry: string, input: SecretInput, env: NodeJS.ProcessEnv, stdinSecret: string | undefined): { username?: string; password?: string; from: string } {
+export function explicitSecret(side: Side, registry: string, input: SecretInput, env: NodeJS.ProcessEnv, stdinSecret: string | undefined): { username?: string; password?: string; from: string } {
   const fromEnv = environmentSecret(side, registry, env);
   // Empty values count as not given.
   const username = input.username || fromEnv.username || undefined;

@@ -3,6 +3,7 @@
 // long-running operation to its end (or returns once it is queued, with --no-wait).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcrImportError, usageError } from '../errors.js';
+import type { Side } from '../side.js';
 import { formatReference, type ImageReference } from '../oci/reference.js';
 import { header } from '../transport/http.js';
 import { parseRetryAfter } from '../transport/retry.js';
@@ -232,7 +233,7 @@ async function registrySource(session: AzureSession, source: string, registry: s
 }
 
 /** `--subscription`, AZURE_SUBSCRIPTION_ID or the Azure CLI's; the server-side engine needs one. */
-async function requireSubscription(session: AzureSession, registry: 'source' | 'target'): Promise<{ id: string; from: string }> {
+async function requireSubscription(session: AzureSession, registry: Side): Promise<{ id: string; from: string }> {
   const sub = await session.subscription();
   if (!sub) throw usageError(`--server-side needs the subscription of the ${registry} registry.`, 'Give --subscription, set AZURE_SUBSCRIPTION_ID, or choose one with `az account set`.');
   return sub;

@@ -18,6 +18,7 @@ import { createTransport, type CommandContext, type ConnectionRequest } from './
 import { RegistryAccess } from './registry-access.js';
 import { sourceFor, targetsFor } from './targets.js';
 import { AcrImportError, usageError } from '../errors.js';
+import type { Side } from '../side.js';
 
 /** A client-side import, as src/cli/requests.ts makes it from the flags. */
 export interface ImportRequest {
@@ -168,7 +169,7 @@ export async function runImport(o: ImportRequest, ctx: CommandContext): Promise<
  * The text message starts with the side that failed ("target 127.0.0.1:5000: pushing manifest
  * app@sha256:…: …"), as the json error's `side` says it; a message that names a side already keeps its words.
  */
-function sayTheSide(err: unknown, side: 'source' | 'target' | undefined, hosts: { source?: string; target?: string }): void {
+function sayTheSide(err: unknown, side: Side | undefined, hosts: { source?: string; target?: string }): void {
   const host = side && hosts[side];
   if (!host || !(err instanceof AcrImportError)) return;
   if ([':', ' ', '/'].some((c) => err.message.startsWith(`${host}${c}`))) err.message = `${side} ${err.message}`;

@@ -3,7 +3,8 @@
 // resource ID, an ACR login server, --*-auth-mode entra, or --lock. A copy between registries that
 // are not ACRs (ghcr.io → 127.0.0.1:5000) signs in through the keychain chain alone and never
 // loads @azure/identity.
-import { keychainSignIn, type AuthMode, type KeychainQuery, type SecretInput, type Side } from '../auth/keychain.js';
+import { keychainSignIn, type AuthMode, type KeychainQuery, type SecretInput } from '../auth/keychain.js';
+import type { Side } from '../side.js';
 import { isAcrLoginServerIn, loginServerFor } from '../providers/azure/cloud.js';
 import type { AzureSession, AzureSessionOptions, SignIn } from '../providers/azure/session.js';
 

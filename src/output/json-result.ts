@@ -2,13 +2,12 @@
 // a dry run, and one error object when the command fails. The published JSON Schema
 // (schema/import-result.schema.json) describes exactly these objects.
 import { AcrImportError, exitCodeOf, type ErrorKind } from '../errors.js';
+import type { Side } from '../side.js';
 import { redactText } from '../transport/redact.js';
 import type { ImportSummary } from './summary.js';
 
 /** Raised when a field changes meaning or goes away; new fields do not raise it. */
 export const SCHEMA_VERSION = 1;
-
-export type Side = 'source' | 'target';
 
 export interface ImportResultJson extends ImportSummary {
   schemaVersion: number;
