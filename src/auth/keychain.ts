@@ -10,7 +10,7 @@ import type { AuthCredential } from './authenticator.js';
 import { containersAuthCredential } from './containers-auth.js';
 import { credentialFromUserPassword, dockerConfigCredential, sameRegistry } from './docker-config.js';
 
-/** How a side signs in: `auto` lets the chain decide, `docker` leaves plugged-in members out, `anonymous` takes nothing. */
+/** How a side signs in: `auto` lets the chain decide, `entra` asks the provider's member, `docker` leaves it out, `anonymous` takes nothing. */
 export type AuthMode = 'auto' | 'entra' | 'docker' | 'anonymous';
 export const AUTH_MODES: AuthMode[] = ['auto', 'entra', 'docker', 'anonymous'];
 
@@ -109,22 +109,47 @@ const containersAuth: Keychain = async (q) => {
   return found ? { credential: found.credential, from: found.file } : undefined;
 };
 
-/** The chain: flags and environment, docker config, containers auth, then `more` (a provider's), else anonymous. */
-export async function resolveCredential<F extends Found = Found>(q: KeychainQuery, more: Keychain<F>[] = []): Promise<Found | F> {
-  for (const keychain of [given, dockerConfig, containersAuth, ...more]) {
+/** The chain's own members: flags and environment, docker config, containers auth; the first that finds wins. */
+async function firstFound(q: KeychainQuery): Promise<Found | undefined> {
+  for (const keychain of [given, dockerConfig, containersAuth]) {
     const found = await keychain(q);
     if (found) return found;
   }
-  return { credential: { kind: 'anonymous' }, from: 'none (anonymous)' };
+  return undefined;
 }
 
-/** A side's sign-in with no provider in the chain: `anonymous` takes nothing; `auto` and `docker` ask the chain. */
-export async function keychainSignIn(q: KeychainQuery, mode: Exclude<AuthMode, 'entra'>): Promise<Found> {
+const ANONYMOUS: Found = { credential: { kind: 'anonymous' }, from: 'none (anonymous)' };
+
+/**
+ * A member a provider plugs in at the end of the chain (the Azure provider's Entra ID), asked with
+ * what the members before it found. For a registry it serves it answers: with what was found,
+ * taken as its own (a password alone is, for an ACR, an Entra ID access token to exchange), or
+ * with its own sign-in when nothing was. For a registry it does not serve: undefined, and what was
+ * found stands. `forced` (the auth mode names the provider): it serves every registry, and only
+ * the secrets given (flags, stdin, environment) come before it.
+ */
+export type ProviderMember<F extends Found = Found> = (q: KeychainQuery, found: Found | undefined, forced: boolean) => Promise<F | undefined>;
+
+/**
+ * A side's sign-in, the auth mode choosing the chain's members: `auto` all of them, the
+ * provider's last; `docker` all but the provider's; `entra` the secrets given, then the
+ * provider's, which must answer; `anonymous` none.
+ */
+export async function keychainSignIn<F extends Found = Found>(q: KeychainQuery, mode: AuthMode, provider?: ProviderMember<F>): Promise<Found | F> {
   checkAuthMode(q.side, mode);
-  if (mode !== 'anonymous') return resolveCredential(q);
-  const flag = authModeFlag(q.side);
-  if (q.input.username || q.input.password || q.input.passwordStdin) throw usageError(`${flag} anonymous cannot be used with ${q.side} credentials.`);
-  return { credential: { kind: 'anonymous' }, from: `none (${flag} anonymous)` };
+  if (mode === 'anonymous') {
+    const flag = authModeFlag(q.side);
+    if (q.input.username || q.input.password || q.input.passwordStdin) throw usageError(`${flag} anonymous cannot be used with ${q.side} credentials.`);
+    return { credential: { kind: 'anonymous' }, from: `none (${flag} anonymous)` };
+  }
+  if (mode === 'docker') return (await firstFound(q)) ?? ANONYMOUS;
+  if (mode === 'entra') {
+    const answer = await provider?.(q, await given(q), true);
+    if (!answer) throw new Error(`${authModeFlag(q.side)} entra signs in through a provider, and none was given.`);
+    return answer;
+  }
+  const found = await firstFound(q);
+  return (provider && (await provider(q, found, false))) ?? found ?? ANONYMOUS;
 }
 
 export function authModeFlag(side: Side): string {

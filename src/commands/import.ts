@@ -118,7 +118,7 @@ export async function runImport(o: ImportRequest, ctx: CommandContext): Promise<
     if (!target) {
       const targetCred = await registries.signIn('target', targetServer, targetServer, o.targetCredentials, o.targetAuthMode, stdinSecret, o.lock);
       credentialsFrom.target = targetCred.from;
-      lock = o.lock ? await prepareLock(await registries.azure(), targetServer, targetCred) : undefined;
+      lock = o.lock ? await prepareLock(await registries.azure(), targetServer, targetCred, await registries.baseUrl(targetServer)) : undefined;
       target = new RegistryStorage(new RegistryClient(transport, targetServer, targetServer, targetCred.credential));
     }
     c.debug(`source credentials: ${credentialsFrom.source}; target credentials: ${credentialsFrom.target}`);

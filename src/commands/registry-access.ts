@@ -4,9 +4,14 @@
 // are not ACRs (ghcr.io → 127.0.0.1:5000) signs in through the keychain chain alone and never
 // loads @azure/identity.
 import { keychainSignIn, type AuthMode, type KeychainQuery, type SecretInput } from '../auth/keychain.js';
-import type { Side } from '../side.js';
+import { pingRegistry } from '../auth/ping.js';
+import { isLoopbackHost } from '../oci/reference.js';
 import { isAcrLoginServerIn, loginServerFor } from '../providers/azure/cloud.js';
 import type { AzureSession, AzureSessionOptions, SignIn } from '../providers/azure/session.js';
+import type { Side } from '../side.js';
+
+/** The TLS probe of a loopback registry gives up after this long (the copy then reports what is wrong). */
+const PROBE_TIMEOUT_MS = 15_000;
 
 /** A value that is already a login server (not a bare ACR name, not a resource ID). */
 function isLoginServer(value: string): boolean {
@@ -25,11 +30,6 @@ export class RegistryAccess {
     return this.session;
   }
 
-  /** Whether the Azure provider was needed (tests read it). */
-  get azureLoaded(): boolean {
-    return this.session !== undefined;
-  }
-
   /** `--name`/`--registry` as a login server; a name or resource ID asks Azure. */
   async loginServer(value: string, flag: string, options: { resourceGroup?: string } = {}): Promise<string> {
     if (isLoginServer(value) && !this.session) return loginServerFor(value, this.o.cloud);
@@ -37,14 +37,30 @@ export class RegistryAccess {
   }
 
   /**
-   * One side's credential from the keychain chain; Entra ID joins the chain (through the Azure
-   * session) for an ACR, for `entra` mode, or once the session exists (a registry ARM named).
+   * One side's credential from the keychain chain; Entra ID joins the chain as its last member
+   * (through the Azure session) for an ACR, for `entra` mode, or once the session exists (a
+   * registry ARM named).
    */
   async signIn(side: Side, registry: string, host: string, input: SecretInput, mode: AuthMode, stdinSecret: string | undefined, needAzure = false): Promise<SignIn> {
-    if (needAzure || this.session || mode === 'entra' || isAcrLoginServerIn(this.o.cloud, host)) {
-      return (await this.azure()).signIn(side, registry, host, input, mode, stdinSecret);
-    }
     const q: KeychainQuery = { side, registry, input, env: this.o.env, stdinSecret };
-    return { ...(await keychainSignIn(q, mode as Exclude<AuthMode, 'entra'>)), acr: false };
+    const azure = needAzure || this.session || mode === 'entra' || isAcrLoginServerIn(this.o.cloud, host) ? await this.azure() : undefined;
+    return keychainSignIn(q, mode, azure?.entraMember(host));
+  }
+
+  /**
+   * The registry's base URL, for clients that do not find it out themselves (ACR's metadata API):
+   * a loopback registry that serves TLS is found out from the `GET /v2/` the registry client
+   * shares, so it costs no second request.
+   */
+  async baseUrl(host: string): Promise<string> {
+    const transport = this.o.transport;
+    const base = transport.baseUrl(host);
+    if (base.startsWith('https://') || !isLoopbackHost(host)) return base;
+    const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+    const signal = this.o.signal ? AbortSignal.any([this.o.signal, timeout]) : timeout;
+    return pingRegistry(transport, base, signal).then(
+      (res) => res.baseUrl,
+      () => base,
+    );
   }
 }

@@ -13,8 +13,9 @@ import { formatPlatform, isIndexType, type Descriptor, type Platform } from '../
 import { validateDigest, validateRepository, validateTag } from '../oci/reference.js';
 import { acrSdkError, createAcrClient } from '../providers/azure/acr-client.js';
 import type { AzureCloud } from '../providers/azure/cloud.js';
-import { AzureSession } from '../providers/azure/session.js';
+import type { TokenCredentialLike } from '../providers/azure/entra.js';
 import { createTransport, type CommandContext, type ConnectionRequest } from './context.js';
+import { RegistryAccess } from './registry-access.js';
 
 /** `show-manifests <registry> <repository>`, as src/cli/requests.ts makes it from the flags. */
 export interface ShowManifestsRequest {
@@ -78,17 +79,19 @@ export async function runShowManifests(o: ShowManifestsRequest, ctx: CommandCont
   const registryArg = o.registry;
   const cloud = o.connection.cloud;
   const transport = createTransport(o.connection, ctx);
-  const session = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
+  // The Azure provider only when the registry needs it (registry-access.ts).
+  const registries = new RegistryAccess({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
   let registryName = registryArg;
   try {
-    const { loginServer } = await session.resolveRegistry(registryArg, '<registry>');
+    const loginServer = await registries.loginServer(registryArg, '<registry>');
     registryName = loginServer;
     const stdinSecret = o.credentials.passwordStdin ? await readStdinSecret(ctx.stdin) : undefined;
-    const signIn = await session.signIn('source', loginServer, loginServer, o.credentials, o.authMode, stdinSecret);
+    const signIn = await registries.signIn('source', loginServer, loginServer, o.credentials, o.authMode, stdinSecret);
     c.debug(`credentials for ${loginServer}: ${signIn.from}`);
-    const baseUrl = await session.baseUrl(loginServer);
+    // ACR's metadata API takes Entra ID (a TokenCredential) over https only.
+    const baseUrl = signIn.tokenCredential ? await registries.baseUrl(loginServer) : undefined;
     let rows: ManifestRow[];
-    if (signIn.acr && signIn.tokenCredential && baseUrl.startsWith('https://')) {
+    if (signIn.tokenCredential && baseUrl?.startsWith('https://')) {
       c.debug('reading manifests through ACR metadata API (@azure/container-registry)');
       rows = await viaAcrSdk(baseUrl, signIn.tokenCredential, cloud, loginServer, repository, reference, ctx.signal);
     } else {
@@ -143,7 +146,7 @@ function rowFromProps(p: ManifestProps, parent?: string, platformHint?: string):
 
 async function viaAcrSdk(
   baseUrl: string,
-  credential: NonNullable<Awaited<ReturnType<AzureSession['signIn']>>['tokenCredential']>,
+  credential: TokenCredentialLike,
   cloud: AzureCloud,
   loginServer: string,
   repository: string,

@@ -81,9 +81,10 @@ export class ManifestLocker {
 
 /**
  * Checks that `--lock` can work on this target, before anything is copied: it must be an ACR
- * reached over https, signed in with Entra ID (the SDK takes a TokenCredential only).
+ * reached over https (`baseUrl`, with a loopback registry's TLS found out), signed in with Entra ID
+ * (the SDK takes a TokenCredential only).
  */
-export async function prepareLock(session: AzureSession, targetServer: string, signIn: SignIn): Promise<ManifestLocker> {
+export async function prepareLock(session: AzureSession, targetServer: string, signIn: SignIn, baseUrl: string): Promise<ManifestLocker> {
   const acr = signIn.acr || (await session.isAcr(targetServer));
   if (!acr) {
     throw usageError(`--lock only works with Azure Container Registry targets, and ${targetServer} is not one.`, `Leave out --lock, or if ${targetServer} is an ACR behind another name, add --target-auth-mode entra.`);
@@ -91,6 +92,6 @@ export async function prepareLock(session: AzureSession, targetServer: string, s
   if (!signIn.tokenCredential) {
     throw usageError(`--lock needs Entra ID sign-in to ${targetServer}, but its credentials are ${signIn.from}: ACR's metadata API client cannot use them.`, 'Sign in with Entra ID (az login, a service principal or managed identity) and give no target username/password, or pass an Entra ID access token as --target-password alone.');
   }
-  const client = await createAcrClient(await session.baseUrl(targetServer), signIn.tokenCredential, session.cloud, '--lock');
+  const client = await createAcrClient(baseUrl, signIn.tokenCredential, session.cloud, '--lock');
   return new ManifestLocker(client, targetServer);
 }

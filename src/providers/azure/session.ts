@@ -1,16 +1,12 @@
 // Everything Azure for one run: the cloud, one Entra ID token cache shared by every registry and
 // ARM call, registry names and resource IDs resolved to login servers, and each side's sign-in
-// (Entra ID for ACR, or the plain credentials). Loads no Azure SDK until a token is needed.
+// (Entra ID, the keychain chain's last member for an ACR). Loads no Azure SDK until a token is needed.
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AcrImportError, usageError } from '../../errors.js';
-import { pingRegistry } from '../../auth/ping.js';
-import { ACR_REFRESH_TOKEN_USER } from '../../auth/docker-config.js';
-import { authModeFlag, checkAuthMode, explicitSecret, keychainSignIn, resolveCredential, type AuthMode, type Found, type KeychainQuery, type SecretInput } from '../../auth/keychain.js';
-import type { Side } from '../../side.js';
+import { authModeFlag, type Found, type ProviderMember } from '../../auth/keychain.js';
 import type { Logger } from '../../logger.js';
-import { isLoopbackHost } from '../../oci/reference.js';
 import type { Transport } from '../../transport/http.js';
 import { AcrExchangeSource, cachedEntraProvider, fixedEntraProvider } from './acr-exchange.js';
 import { ArmClient, looksLikeResourceId, parseRegistryResourceId, registryResourceId, type ArmRegistry } from './arm.js';
@@ -20,12 +16,10 @@ import { EntraTokens, entraEvidentlyConfigured, staticTokenCredential, type Toke
 /** Seconds a bare-name lookup in ARM may take before falling back to `<name><suffix>`. */
 export const ARM_LOOKUP_TIMEOUT_ENV = 'ACR_IMPORT_ARM_LOOKUP_TIMEOUT';
 const DEFAULT_LOOKUP_TIMEOUT_S = 10;
-/** The TLS probe of a loopback registry gives up after this long (the copy then reports what is wrong). */
-const PROBE_TIMEOUT_MS = 15_000;
 
 export interface SignIn extends Found {
-  /** The registry is an ACR: by the cloud's login-server suffix, resolved through ARM, or a forced entra mode. */
-  acr: boolean;
+  /** Entra ID's member answered: the registry is an ACR (by the cloud's login-server suffix, resolved through ARM, or a forced entra mode). */
+  acr?: true;
   /** For Azure SDK clients on this registry, when the sign-in is Entra ID. */
   tokenCredential?: TokenCredentialLike;
 }
@@ -59,7 +53,6 @@ export class AzureSession {
   private subscriptionPromise?: Promise<{ id: string; from: string } | undefined>;
   private readonly resolved = new Map<string, Promise<ResolvedRegistry>>();
   private readonly registryLists = new Map<string, Promise<ArmRegistry[]>>();
-  private readonly probes = new Map<string, Promise<string>>();
 
   constructor(private readonly options: AzureSessionOptions) {
     this.transport = options.transport;
@@ -223,56 +216,25 @@ export class AzureSession {
     return false;
   }
 
-  /** The registry's base URL, with a loopback registry that serves TLS found out (as the registry client does). */
-  async baseUrl(host: string): Promise<string> {
-    const base = this.transport.baseUrl(host);
-    if (base.startsWith('https://') || !isLoopbackHost(host)) return base;
-    let p = this.probes.get(base);
-    if (!p) {
-      const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-      const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
-      // The same answer the registry client's authenticator uses: no second request.
-      p = pingRegistry(this.transport, base, signal).then(
-        (res) => res.baseUrl,
-        () => base,
-      );
-      this.probes.set(base, p);
-    }
-    return p;
-  }
-
   /**
-   * One side's credential.
-   * - `auto`: the keychain chain (auth/keychain.ts: flags, stdin, environment, docker config,
-   *   containers auth), with Entra ID as its last member for an ACR (see isAcr). A
-   *   password without a username is, for an ACR, an Entra ID access token to exchange. An ACR
-   *   source with no credentials given falls back to anonymous pull when Entra ID does not get in.
-   * - `entra`: always Entra ID (DefaultAzureCredential, or a password-only access token).
-   * - `docker`: the keychain chain without Entra ID.
-   * - `anonymous`: no credentials at all.
+   * Entra ID as the keychain chain's last member (auth/keychain.ts) for the registry at `host`. It
+   * serves an ACR (see isAcr), or any registry when forced (`--*-auth-mode entra`). What the
+   * members before it found stands, except a password alone: for an ACR, an Entra ID access token
+   * to exchange. Forced, a username and password do not go with it. With nothing found, it signs
+   * in with the run's Entra ID tokens; an ACR source falls back to anonymous pull when they do
+   * not get in, unless Entra ID was asked for.
    */
-  async signIn(side: Side, registry: string, host: string, input: SecretInput, mode: AuthMode = 'auto', stdinSecret?: string): Promise<SignIn> {
-    checkAuthMode(side, mode);
-    const q: KeychainQuery = { side, registry, input, env: this.env, stdinSecret };
-    if (mode === 'anonymous' || mode === 'docker') return { ...(await keychainSignIn(q, mode)), acr: await this.isAcr(host) };
-    if (mode === 'entra') {
-      const explicit = explicitSecret(side, registry, input, this.env, stdinSecret);
-      if (explicit.username && explicit.username !== ACR_REFRESH_TOKEN_USER) {
-        throw usageError(`${authModeFlag(side)} entra signs in with Entra ID; a username (${explicit.username}) does not go with it.`, 'Give only a password (an Entra ID access token), or use another auth mode for a username and password.');
+  entraMember(host: string): ProviderMember<SignIn> {
+    return async (q, found, forced) => {
+      if (!forced && !(await this.isAcr(host))) return undefined;
+      const c = found?.credential;
+      if (found && c?.kind === 'access-token') return this.fixedTokenSignIn(c.token, found.from);
+      if (forced && c?.kind === 'basic') {
+        throw usageError(`${authModeFlag(q.side)} entra signs in with Entra ID; a username (${c.username}) does not go with it.`, 'Give only a password (an Entra ID access token), or use another auth mode for a username and password.');
       }
-      if (explicit.username === ACR_REFRESH_TOKEN_USER && explicit.password) {
-        return { credential: { kind: 'refresh-token', token: explicit.password }, from: `${explicit.from} (ACR refresh token)`, acr: true };
-      }
-      if (explicit.password) return this.fixedTokenSignIn(explicit.password, explicit.from);
-      return this.entraSignIn();
-    }
-    // auto: a registry that is not an ACR gets what was given for it, or nothing; an ACR's chain
-    // ends with Entra ID (for a source, else anonymous pull).
-    if (!(await this.isAcr(host))) return { ...(await resolveCredential(q)), acr: false };
-    const entra = async () => (side === 'target' ? this.entraSignIn() : this.entraSignIn((line) => this.console.debug(line)));
-    const r = await resolveCredential<SignIn>(q, [entra]);
-    if (r.credential.kind === 'access-token') return this.fixedTokenSignIn(r.credential.token, r.from);
-    return { acr: true, ...r };
+      if (found) return { ...found, ...(forced && c?.kind === 'refresh-token' ? { from: `${found.from} (ACR refresh token)` } : {}), acr: true };
+      return q.side === 'target' || forced ? this.entraSignIn() : this.entraSignIn((line) => this.console.debug(line));
+    };
   }
 
   /** `orAnonymous`: for a source, what to say when Entra ID does not get in and anonymous pull is tried. */
