@@ -6,7 +6,7 @@ import type { ConnectionRequest } from '../commands/context.js';
 import type { ImportRequest } from '../commands/import.js';
 import type { ServerSideImportRequest } from '../commands/import-server-side.js';
 import type { ShowManifestsRequest } from '../commands/show-manifests.js';
-import { explicitTargets } from '../commands/targets.js';
+import { explicitTargets, registrySourceRequest } from '../commands/targets.js';
 import { formatStorageSpec, parseStorageSpec } from '../content/transports.js';
 import type { Console } from '../output/console.js';
 import { chooseCloud } from '../providers/azure/cloud.js';
@@ -41,7 +41,8 @@ function credentials(username: unknown, password: unknown, passwordStdin: unknow
 /** `import --server-side`: ACR runs the import; the flags for a copy made here are refused. */
 export function serverSideImportRequest(o: Options, env: NodeJS.ProcessEnv, console: Console): ServerSideImportRequest {
   if (list(o.skipTlsVerify).length) throw usageError('--skip-tls-verify does not apply with --server-side: ACR reaches the registries itself.');
-  const file = [parseStorageSpec(String(o.source), '--source'), parseStorageSpec(String(o.name), '--name')].find((s) => s.transport !== 'registry');
+  const source = parseStorageSpec(String(o.source), '--source');
+  const file = [source, parseStorageSpec(String(o.name), '--name')].find((s) => s.transport !== 'registry');
   if (file) throw usageError(`--server-side imports from registry to registry; ${formatStorageSpec(file)} is a file. Leave out --server-side.`);
   const ignored: [unknown, string][] = [
     [o.targetUsername || o.targetPassword || o.targetPasswordStdin, '--target-username/--target-password'],
@@ -56,9 +57,8 @@ export function serverSideImportRequest(o: Options, env: NodeJS.ProcessEnv, cons
   if (o.lock && o.wait === false) throw usageError('--lock cannot be used with --no-wait: the import must have finished before its manifests can be locked.');
   if (o.passwordStdin && o.targetPasswordStdin) throw usageError('Only one of --password-stdin and --target-password-stdin can read standard input.');
   return {
-    source: String(o.source),
+    source: registrySourceRequest(source.transport === 'registry' ? source.reference : String(o.source), text(o.registry)),
     name: String(o.name),
-    registry: text(o.registry),
     targets: explicitTargets(list(o.image), list(o.repository)),
     sourceCredentials: { username: text(o.username), password: text(o.password), passwordStdin: Boolean(o.passwordStdin) },
     force: Boolean(o.force),
@@ -78,14 +78,13 @@ export function importRequest(o: Options, env: NodeJS.ProcessEnv, console: Conso
   const sourceCredentials = credentials(o.username, o.password, o.passwordStdin, { password: '--password', stdin: '--password-stdin' });
   const targetCredentials = credentials(o.targetUsername, o.targetPassword, o.targetPasswordStdin, { password: '--target-password', stdin: '--target-password-stdin' });
   if (o.wait === false) console.warn('--no-wait only applies to imports run by the ACR service; this import runs here and waits.');
-  const source = parseStorageSpec(String(o.source), '--source');
+  const spec = parseStorageSpec(String(o.source), '--source');
   const target = parseStorageSpec(String(o.name), '--name');
   if (o.lock && target.transport !== 'registry') throw usageError('--lock only works with registry targets.');
-  if (o.registry && source.transport !== 'registry') throw usageError(`--registry names the registry of a registry source; --source ${String(o.source)} is not one.`);
+  if (o.registry && spec.transport !== 'registry') throw usageError(`--registry names the registry of a registry source; --source ${String(o.source)} is not one.`);
   return {
-    source,
+    source: spec.transport === 'registry' ? registrySourceRequest(spec.reference, text(o.registry)) : spec,
     target,
-    registry: text(o.registry),
     targets: explicitTargets(list(o.image), list(o.repository)),
     sourceCredentials,
     targetCredentials,

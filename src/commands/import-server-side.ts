@@ -10,7 +10,7 @@ import { parseRetryAfter } from '../transport/retry.js';
 import type { ImportTarget } from '../copy/plan.js';
 import { explicitSecret, readStdinSecret, type SecretInput } from '../auth/keychain.js';
 import { createTransport, type CommandContext, type ConnectionRequest } from './context.js';
-import { sourceFor, sourceInRegistryNamed, targetsFor, type SourceSpec } from './targets.js';
+import { sourceFor, sourceInRegistryNamed, targetsFor, type RegistrySourceRequest, type SourceSpec } from './targets.js';
 import { REGISTRY_API_VERSION, armError, looksLikeResourceId, parseRegistryResourceId, registryResourceId, type ArmRegistry } from '../providers/azure/arm.js';
 import { isAcrLoginServerIn } from '../providers/azure/cloud.js';
 import { createAcrClient } from '../providers/azure/acr-client.js';
@@ -22,11 +22,10 @@ export const POLL_INTERVAL_ENV = 'ACR_IMPORT_POLL_INTERVAL';
 
 /** `import --server-side`, as src/cli/requests.ts makes it from the flags. */
 export interface ServerSideImportRequest {
-  /** `--source`: a registry reference, or with `registry` a path in that registry. */
-  source: string;
+  /** `--source`: a registry reference, or a path in the registry `--registry` names. */
+  source: RegistrySourceRequest;
   /** `--name`: the target ACR (name, login server or resource ID). */
   name: string;
-  registry?: string;
   /** `-t` and `--repository`; none: the source path. */
   targets: ImportTarget[];
   sourceCredentials: SecretInput;
@@ -86,8 +85,12 @@ export async function runServerSideImport(o: ServerSideImportRequest, ctx: Comma
     // As az decides it (acr/import.py): with --registry, a registry resource, read with the caller's
     // rights and never sent credentials; without it, a registryUri with the credentials given, or
     // without any, an ACR of the subscription by its resource ID when it is there.
-    const inRegistry = o.registry ? await registrySource(session, o.source, o.registry) : undefined;
-    const sourceRef = inRegistry?.reference ?? sourceFor(o.source, undefined).reference;
+    let inRegistry: RegistrySource | undefined;
+    let sourceRef: ImageReference;
+    if (o.source.transport === 'registry-path') {
+      inRegistry = await registrySource(session, o.source.path, o.source.registry);
+      sourceRef = inRegistry.reference;
+    } else sourceRef = o.source.reference;
     const secret = explicitSecret('source', sourceRef.registry, o.sourceCredentials, ctx.env, stdinSecret);
     let credentials = secret.password ? { ...(secret.username ? { username: secret.username } : {}), password: secret.password } : undefined;
     if (inRegistry && credentials) {

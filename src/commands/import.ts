@@ -16,18 +16,16 @@ import { importResultJson, jsonText, noteSide } from '../output/json-result.js';
 import { environmentSecret, readStdinSecret, type AuthMode, type SecretInput } from '../auth/keychain.js';
 import { createTransport, type CommandContext, type ConnectionRequest } from './context.js';
 import { RegistryAccess } from './registry-access.js';
-import { sourceFor, targetsFor } from './targets.js';
+import { sourceFor, targetsFor, type RegistrySourceRequest } from './targets.js';
 import { AcrImportError, usageError } from '../errors.js';
 import type { Side } from '../side.js';
 
 /** A client-side import, as src/cli/requests.ts makes it from the flags. */
 export interface ImportRequest {
-  /** `--source`: a registry reference or a file (oci:, oci-archive:, docker-archive:). */
-  source: StorageSpec;
-  /** `--name`: the target registry or file. */
+  /** `--source`: a registry reference, a path in the registry `--registry` names, or a file (oci:, oci-archive:, docker-archive:). */
+  source: RegistrySourceRequest | Exclude<StorageSpec, { transport: 'registry' }>;
+  /** `--name`: the target registry (a name ARM may resolve, so a string) or file. */
   target: StorageSpec;
-  /** `--registry`: the registry --source is in. */
-  registry?: string;
   /** `-t` and `--repository`; none: the source path. */
   targets: ImportTarget[];
   sourceCredentials: SecretInput;
@@ -82,8 +80,8 @@ export async function runImport(o: ImportRequest, ctx: CommandContext): Promise<
     let sourceRef: ImageReference;
     let sourceText: string;
     let sourceReference: string;
-    if (sourceSpec.transport === 'registry') {
-      const { reference, warning } = sourceFor(sourceSpec.reference, o.registry ? await registries.loginServer(o.registry, '--registry') : undefined);
+    if (sourceSpec.transport === 'registry' || sourceSpec.transport === 'registry-path') {
+      const { reference, warning } = sourceSpec.transport === 'registry' ? { reference: sourceSpec.reference, warning: undefined } : sourceFor(sourceSpec.path, await registries.loginServer(sourceSpec.registry, '--registry'));
       if (warning) c.warn(warning);
       sourceRef = reference;
       sourceText = formatReference(reference);

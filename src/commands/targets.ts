@@ -12,6 +12,17 @@ export interface SourceSpec {
 }
 
 /**
+ * A registry `--source` as the cli parses it: alone, a reference, parsed with the flags; with
+ * `--registry`, a path in the registry it names, which may be a name or resource ID for ARM to
+ * resolve before the reference can be made (see sourceFor, sourceInRegistryNamed).
+ */
+export type RegistrySourceRequest = { transport: 'registry'; reference: ImageReference } | { transport: 'registry-path'; path: string; registry: string };
+
+export function registrySourceRequest(source: string, registry: string | undefined): RegistrySourceRequest {
+  return registry ? { transport: 'registry-path', path: source, registry } : { transport: 'registry', reference: sourceFor(source, undefined).reference };
+}
+
+/**
  * `--source`, alone (fully qualified or a Docker Hub short name) or with `--registry` (then
  * only `repo[:tag|@digest]`, with a repeated login-server prefix stripped as az does).
  */

@@ -2,8 +2,12 @@
 // the client-side import, `--server-side` and show-manifests alike, and a bad value is refused by
 // each with the same words, before anything is read.
 import { describe, expect, inject, it } from 'vitest';
+import { importRequest, serverSideImportRequest } from '../../src/cli/requests.js';
+import { AcrImportError } from '../../src/errors.js';
+import { parseReference } from '../../src/oci/reference.js';
+import { Console } from '../../src/output/console.js';
 import { pushImage, uniqueRepo } from '../harness/index.js';
-import { cli, expectExit } from '../import/helpers.js';
+import { Capture, cleanEnv, cli, expectExit } from '../import/helpers.js';
 
 const open = inject('openRegistry');
 
@@ -35,5 +39,28 @@ describe('--retries and --timeout, the same for every command', () => {
       expectExit(timeout, 2);
       expect(timeout.stderr).toContain("Error: --timeout must be a whole number of at least 1, not '0'.");
     }
+  });
+});
+
+describe('--source, parsed once by the cli', () => {
+  const env = cleanEnv();
+  const console = new Console({ stream: new Capture(), env });
+  const flags = { name: 'myregistry', timeout: 30, retries: 2, concurrency: 4, maxManifests: 100 };
+
+  it('is a reference in the request, for import and --server-side alike; with --registry, a path that ARM may have to place first', () => {
+    const reference = parseReference('ghcr.io/org/tool:2');
+    for (const request of [importRequest, serverSideImportRequest]) {
+      expect(request({ ...flags, source: 'docker://ghcr.io/org/tool:2' }, env, console).source).toEqual({ transport: 'registry', reference });
+      expect(request({ ...flags, source: 'org/tool:2', registry: 'sourceacr' }, env, console).source).toEqual({ transport: 'registry-path', path: 'org/tool:2', registry: 'sourceacr' });
+    }
+  });
+
+  it('refuses a reference that does not parse before the command starts (no registry, no ARM asked), exit 2', async () => {
+    for (const request of [importRequest, serverSideImportRequest]) {
+      expect(() => request({ ...flags, source: 'ghcr.io/Org/tool:2' }, env, console)).toThrow(AcrImportError);
+    }
+    const r = await cli(['-n', 'myregistry', '--source', 'ghcr.io/Org/tool:2', '--server-side', '--subscription', '00000000-0000-0000-0000-000000000001']);
+    expectExit(r, 2);
+    expect(r.stderr).toMatch(/^Error: invalid image reference "ghcr.io\/Org\/tool:2": repository names must be lower case/m);
   });
 });
