@@ -45,4 +45,30 @@ describe('which side failed, and doing what', () => {
     expect(`Error: ${json.message}`).toBe(text);
     expect(await listTags(open.url, dst)).toEqual([]);
   });
+
+  it('an upload failure names the blob being uploaded: PATCH "uploading blob", closing PUT "finishing upload of blob"; no tag written', async () => {
+    const src = await pushImage(open, uniqueRepo('sides/src'), 'v1', { kind: 'image', layerSize: 2 * 1024 * 1024 });
+    const patched = await stopAfterAll(startProxy({ upstream: open.url, hook: (q) => (q.kind === 'upload' && q.method === 'PATCH' ? refusal(400, 'BLOB_UPLOAD_INVALID') : undefined) }));
+    const dst = uniqueRepo('sides/dst');
+    const patch = await failure(['-n', patched.host, '--source', `${open.host}/${src.repo}:v1`, '-t', `${dst}:v1`], 9);
+    expect(patch.text).toMatch(new RegExp(`^Error: target ${patched.host}: uploading blob ${dst}@sha256:[0-9a-f]{64}: PATCH http://${patched.host}/v2/${dst}/blobs/uploads/\\S+ failed with HTTP 400 \\(BLOB_UPLOAD_INVALID`));
+    expect(patch.json.side).toBe('target');
+
+    const put = await stopAfterAll(startProxy({ upstream: open.url, hook: (q) => (q.kind === 'upload' && q.method === 'PUT' ? refusal(400, 'DIGEST_INVALID') : undefined) }));
+    const closing = await failure(['-n', put.host, '--source', `${open.host}/${src.repo}:v1`, '-t', `${dst}:v1`], 9);
+    expect(closing.text).toMatch(new RegExp(`^Error: target ${put.host}: finishing upload of blob ${dst}@sha256:[0-9a-f]{64}: PUT http://${put.host}/v2/${dst}/blobs/uploads/\\S+ failed with HTTP 400 \\(DIGEST_INVALID`));
+    expect(closing.json.side).toBe('target');
+    expect(await listTags(open.url, dst)).toEqual([]);
+  });
+
+  it('a blob redirected to a store that fails names the store: "fetching blob … (redirected to HOST)", side source', async () => {
+    const src = await pushImage(open, uniqueRepo('sides/src'), 'v1', { kind: 'image' });
+    // The store is another origin, serving outside /v2/ (a blob store's signed URLs), and failing.
+    const store = await stopAfterAll(startProxy({ upstream: open.url, hook: (q) => (q.kind === 'other' ? refusal(500, 'UNKNOWN') : undefined) }));
+    const front = await stopAfterAll(startProxy({ upstream: open.url, hook: (q) => (q.kind === 'blob' && q.method === 'GET' ? { kind: 'redirect', location: `${store.url}/store/${q.reference}?sig=secret-signature` } : undefined) }));
+    const { text, json } = await failure(['-n', open.host, '--source', `${front.host}/${src.repo}:v1`, '-t', `${uniqueRepo('sides/dst')}:v1`, '--retries', '0'], 7);
+    expect(text).toMatch(new RegExp(`^Error: source ${front.host}: fetching blob ${src.repo}@sha256:[0-9a-f]{64} \\(redirected to ${store.host}\\): GET http://${store.host}/store/sha256:[0-9a-f]{64} failed with HTTP 500`));
+    expect(text).not.toContain('secret-signature');
+    expect(json.side).toBe('source');
+  });
 });

@@ -8,7 +8,7 @@ import { discardBody, header, type HttpMethod, type HttpResponse, type RequestBo
 import { backoff, isRetryable, type RetryBudget } from '../../transport/retry.js';
 import { isLoopbackHost } from '../../oci/reference.js';
 import { digestOf, finish, hasherFor } from '../../oci/digest.js';
-import { RegistryError, registryError } from './errors.js';
+import { RegistryError, operationOf, registryError } from './errors.js';
 import { readCapped } from '../../transport/read-capped.js';
 import type { BlobSource, FetchedManifest, ManifestHead, UploadSession } from '../storage.js';
 import { MANIFEST_ACCEPT, isManifestType, isSchema1, manifestMediaType, type Descriptor } from '../../oci/media-types.js';
@@ -86,7 +86,7 @@ export class RegistryClient {
       const m = await this.getOptionalManifest(repo, ref, signal);
       return m && { digest: m.digest, mediaType: m.mediaType, size: m.size };
     }
-    if (res.status !== 200) throw await registryError(res, `HEAD ${this.baseUrl}/v2/${repo}/manifests/${ref}`, this.registry);
+    if (res.status !== 200) throw await this.failed(res, 'HEAD', `/v2/${repo}/manifests/${ref}`);
     this.refuseHtml(res, 'HEAD', `/v2/${repo}/manifests/${ref}`);
     return { digest: digest!, mediaType: (contentType ?? '').split(';')[0]!.trim(), size: Number(header(res.headers, 'content-length') ?? 0) };
   }
@@ -119,7 +119,7 @@ export class RegistryClient {
   private async getManifestOnce(repo: string, ref: string, signal: AbortSignal | undefined, budget: RetryBudget): Promise<FetchedManifest> {
     const url = `/v2/${repo}/manifests/${ref}`;
     const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], headers: { accept: MANIFEST_ACCEPT }, followRedirects: true, budget, signal });
-    if (res.status !== 200) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
+    if (res.status !== 200) throw await this.failed(res, 'GET', url);
     this.refuseHtml(res, 'GET', url);
     const where = `${this.registry}/${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
     let bytes: Buffer;
@@ -263,7 +263,7 @@ export class RegistryClient {
       let res: HttpResponse;
       try {
         res = await request();
-        if (res.status !== 200 && res.status !== 206) throw await registryError(res, `GET ${this.baseUrl}${url}`, this.registry);
+        if (res.status !== 200 && res.status !== 206) throw await this.failed(res, 'GET', url);
       } catch (err) {
         opening = false;
         fail(err);
@@ -332,11 +332,11 @@ export class RegistryClient {
     return res.status === 201 ? { mounted: true } : { mounted: false, ...this.session(res) };
   }
 
-  /** Opens an upload session; returns its location and the registry's minimum chunk size. */
-  async startUpload(repo: string, signal?: AbortSignal, budget?: RetryBudget): Promise<UploadSession> {
+  /** Opens an upload session; returns its location and the registry's minimum chunk size. `operation`: the upload it is for, for errors. */
+  async startUpload(repo: string, signal?: AbortSignal, budget?: RetryBudget, operation?: string): Promise<UploadSession> {
     const url = `/v2/${repo}/blobs/uploads/`;
     const res = await this.call({ method: 'POST', url, scopes: [push(repo)], headers: { 'content-length': '0' }, budget, signal });
-    if (res.status !== 202) throw await registryError(res, `POST ${this.baseUrl}${url}`, this.registry);
+    if (res.status !== 202) throw await registryError(res, `POST ${this.baseUrl}${url}`, this.registry, operation);
     await drain(res);
     return this.session(res);
   }
@@ -350,9 +350,9 @@ export class RegistryClient {
    * How many bytes an upload session holds (spec: "Getting upload status"), from its `Range: 0-N`;
    * `reported` is false when the registry sent no Range.
    */
-  async uploadStatus(repo: string, location: string, signal?: AbortSignal, budget?: RetryBudget): Promise<{ received: number; reported: boolean; location: string }> {
+  async uploadStatus(repo: string, location: string, signal?: AbortSignal, budget?: RetryBudget, operation?: string): Promise<{ received: number; reported: boolean; location: string }> {
     const res = await this.call({ method: 'GET', url: location, scopes: [push(repo)], budget, signal });
-    if (res.status !== 204 && res.status !== 200) throw await registryError(res, `GET ${redactLocation(location)}`, this.registry);
+    if (res.status !== 204 && res.status !== 200) throw await registryError(res, `GET ${redactLocation(location)}`, this.registry, operation);
     await drain(res);
     const range = /^(?:bytes=)?0-(\d+)$/.exec(header(res.headers, 'range') ?? '');
     const next = header(res.headers, 'location') ? this.location(res) : location;
@@ -372,7 +372,7 @@ export class RegistryClient {
     // of the time of an image of many small layers on a distant registry.
     const early = monolithic ? collect(source(0)) : undefined;
     early?.catch(() => undefined); // awaited below; a failed session must not leave it unhandled
-    const session: UploadSession = options.location ? { location: options.location, minChunk: options.minChunk ?? 0 } : await this.startUpload(repo, signal, budget);
+    const session: UploadSession = options.location ? { location: options.location, minChunk: options.minChunk ?? 0 } : await this.startUpload(repo, signal, budget, uploading(repo, blob));
     try {
       if (monolithic) {
         const bytes = await early!;
@@ -407,7 +407,7 @@ export class RegistryClient {
           const body = slicer.next(length);
           // A streamed upload (one PATCH) names no range; a chunk or a resumed stream does.
           const range = chunked || from > 0 ? `${from}-${from + length - 1}` : undefined;
-          session.location = await this.patch(repo, session.location, length, () => progressStream(body, options.onProgress, from), signal, range);
+          session.location = await this.patch(repo, session.location, length, () => progressStream(body, options.onProgress, from), signal, range, uploading(repo, blob));
           confirmed = from + length;
           inFlight = 0;
         }
@@ -421,7 +421,8 @@ export class RegistryClient {
         const resumeRefused = resumed && code === 'BLOB_UPLOAD_INVALID' && (err as RegistryError).status !== 416;
         if (signal?.aborted || !(isRetryable(err) || resumeRefused) || !budget.take()) throw err;
         await backoff(this.transport.retry.delay(budget.taken), signal);
-        confirmed = resumeRefused || code === 'BLOB_UPLOAD_UNKNOWN' ? await this.restartSession(repo, session, signal, budget) : await this.resumePoint(repo, session, confirmed, inFlight, signal, budget);
+        const operation = uploading(repo, blob);
+        confirmed = resumeRefused || code === 'BLOB_UPLOAD_UNKNOWN' ? await this.restartSession(repo, session, signal, budget, operation) : await this.resumePoint(repo, session, confirmed, inFlight, signal, budget, operation);
         resumed = confirmed > 0;
       }
     }
@@ -434,33 +435,33 @@ export class RegistryClient {
    * session as for one byte), which starts a new session. A Range short of what was acknowledged
    * (ECR's Range stops after the first chunk) loses nothing: the acknowledged count stands.
    */
-  private async resumePoint(repo: string, session: UploadSession, confirmed: number, inFlight: number, signal: AbortSignal | undefined, budget: RetryBudget): Promise<number> {
-    const status = await this.uploadStatus(repo, session.location, signal, budget);
+  private async resumePoint(repo: string, session: UploadSession, confirmed: number, inFlight: number, signal: AbortSignal | undefined, budget: RetryBudget, operation: string): Promise<number> {
+    const status = await this.uploadStatus(repo, session.location, signal, budget, operation);
     session.location = status.location;
     const reported = status.received;
-    if (status.reported && confirmed === 0 && reported === 1) return this.restartSession(repo, session, signal, budget);
+    if (status.reported && confirmed === 0 && reported === 1) return this.restartSession(repo, session, signal, budget, operation);
     if (reported <= confirmed) return confirmed;
     if (reported <= confirmed + inFlight) return reported;
     // More than was ever sent: nothing in this session can be trusted.
-    return this.restartSession(repo, session, signal, budget);
+    return this.restartSession(repo, session, signal, budget, operation);
   }
 
   /** Cancels the session and opens a new one in its place; the upload starts again at 0. */
-  private async restartSession(repo: string, session: UploadSession, signal: AbortSignal | undefined, budget: RetryBudget): Promise<number> {
+  private async restartSession(repo: string, session: UploadSession, signal: AbortSignal | undefined, budget: RetryBudget, operation: string): Promise<number> {
     await this.cancelUpload(repo, session.location).catch(() => undefined);
-    const fresh = await this.startUpload(repo, signal, budget);
+    const fresh = await this.startUpload(repo, signal, budget, operation);
     session.location = fresh.location;
     session.minChunk = Math.max(session.minChunk, fresh.minChunk);
     return 0;
   }
 
-  private async patch(repo: string, location: string, length: number, body: () => Readable, signal: AbortSignal | undefined, contentRange: string | undefined): Promise<string> {
+  private async patch(repo: string, location: string, length: number, body: () => Readable, signal: AbortSignal | undefined, contentRange: string | undefined, operation: string): Promise<string> {
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(length) };
     if (contentRange) headers['content-range'] = contentRange;
     // A PATCH appends to the session: replaying it could duplicate bytes, and its stream is spent,
     // so failures (a 401 included) go up to uploadChunks, which resumes from the session's status.
     const res = await this.call({ method: 'PATCH', url: location, scopes: [push(repo)], headers, body, retry: false, replayable: false, signal });
-    if (res.status !== 202 && res.status !== 204 && res.status !== 201) throw await registryError(res, `PATCH ${redactLocation(location)}`, this.registry);
+    if (res.status !== 202 && res.status !== 204 && res.status !== 201) throw await registryError(res, `PATCH ${redactLocation(location)}`, this.registry, operation);
     await drain(res);
     return header(res.headers, 'location') ? this.location(res) : location;
   }
@@ -476,7 +477,7 @@ export class RegistryClient {
       budget,
       signal,
     });
-    if (res.status !== 201 && res.status !== 204) throw await registryError(res, `PUT ${redactLocation(url)}`, this.registry);
+    if (res.status !== 201 && res.status !== 204) throw await registryError(res, `PUT ${redactLocation(url)}`, this.registry, `finishing upload of blob ${repo}@${digest}`);
     await drain(res);
   }
 
@@ -500,6 +501,17 @@ export class RegistryClient {
   }
 
   // --- plumbing --------------------------------------------------------------------------------
+
+  /**
+   * The error of a request to `path` that was answered with a failure. When a redirect took it to
+   * another origin (a blob store), the error names that URL and says so in its operation.
+   */
+  private failed(res: HttpResponse, method: 'GET' | 'HEAD', path: string): Promise<RegistryError> {
+    const request = `${method} ${this.baseUrl}${path}`;
+    const final = new URL(res.finalUrl);
+    if (final.origin === new URL(this.baseUrl).origin) return registryError(res, request, this.registry);
+    return registryError(res, `${method} ${redactLocation(res.finalUrl)}`, this.registry, `${operationOf(request)} (redirected to ${final.host})`);
+  }
 
   /**
    * Sends with the right Authorization (only to the registry's own origin: an upload Location or
@@ -611,6 +623,11 @@ export function withQueryParam(url: string, name: string, value: string): string
   const base = hash < 0 ? url : url.slice(0, hash);
   const sep = !base.includes('?') ? '?' : /[?&]$/.test(base) ? '' : '&';
   return `${base}${sep}${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
+}
+
+/** What an upload's requests are doing, for their errors. */
+function uploading(repo: string, blob: Pick<Descriptor, 'digest'>): string {
+  return `uploading blob ${repo}@${blob.digest}`;
 }
 
 function redactLocation(location: string): string {

@@ -32,8 +32,12 @@ function kindFor(status: number, code: string | undefined): ErrorKind {
   return 'integrity';
 }
 
-/** Reads (at most 64 KiB of) an error response and builds the error to throw. */
-export async function registryError(res: HttpResponse, request: string, registry: string): Promise<RegistryError> {
+/**
+ * Reads (at most 64 KiB of) an error response and builds the error to throw. `operation` is what
+ * the request was doing, from the caller that knows it (an upload's blob, a redirect's host);
+ * without it, it is read from the request's endpoint (operationOf).
+ */
+export async function registryError(res: HttpResponse, request: string, registry: string, operation = operationOf(request)): Promise<RegistryError> {
   let text = '';
   try {
     text = (await readCapped(res, 64 * 1024)).toString('utf8');
@@ -66,7 +70,6 @@ export async function registryError(res: HttpResponse, request: string, registry
   const acr = acrRefusal({ status: res.status, headers: res.headers, detail: sanitize(redactText(detail)), body: text.slice(0, 2000), registry, what });
   if (acr) return new RegistryError(acr.kind, acr.message, res.status, code, registry, request, acr.hint);
   const kind = kindFor(res.status, code);
-  const operation = operationOf(request);
   const message = `${registry}: ${operation ? `${sanitize(operation)}: ` : ''}${what} failed with HTTP ${res.status}${detail ? ` (${sanitize(redactText(detail))})` : ''}.`;
   return new RegistryError(kind, message, res.status, code, registry, request, hintFor(kind, res, registry));
 }
@@ -74,7 +77,8 @@ export async function registryError(res: HttpResponse, request: string, registry
 /**
  * What a request was doing, in the words of the copy ("pushing manifest app@sha256:…"), read from
  * its method and path (distribution spec endpoints end-1 to end-13); undefined when the path is
- * not one of them (an upload location of the registry's own making, a redirect).
+ * not one of them (an upload location of the registry's own making, a redirect), where the caller
+ * says it instead.
  */
 export function operationOf(request: string): string | undefined {
   const space = request.indexOf(' ');
