@@ -1,0 +1,82 @@
+// --include-referrers: the artifacts that refer to the imported manifests (signatures, SBOMs,
+// attestations), found from the root and every child, and from each referrer in turn (a
+// signature of an SBOM). Each is walked like an image (its blobs, its children) and counted in
+// the same limits. Sources list them by the referrers API or its tag schema (the storage
+// decides); cosign's `sha256-<hex>.sig`/`.att`/`.sbom` tags are looked up by name and copied as tags.
+import type { ReadOnlyStorage } from '../content/storage.js';
+import { referrerDescriptor, referrersTag, subjectOf, withArtifactTypes } from '../content/referrers.js';
+import type { Descriptor } from '../oci/media-types.js';
+import type { EventSink } from './events.js';
+import type { ManifestNode } from './plan.js';
+
+/** Cosign's tags beside the image: signatures, attestations, SBOMs (sigstore/cosign specs). */
+export const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'] as const;
+/** Referrers of referrers are followed this deep: a signature of an SBOM of an image is 2. */
+export const MAX_REFERRER_DEPTH = 8;
+
+export interface PlannedReferrer {
+  /** The manifest it refers to. */
+  subject: string;
+  /** As its subject lists it: artifactType and annotations. */
+  descriptor: Descriptor;
+  /** Its manifest tree (an index referrer has children). */
+  node: ManifestNode;
+  /** A cosign tag (`sha256-<hex>.sig`), copied as a tag; undefined for a referrer by `subject`. */
+  tag?: string;
+}
+
+export interface ReferrerWalk {
+  repository: string;
+  artifactTypes?: readonly string[];
+  signal?: AbortSignal;
+  onEvent?: EventSink;
+  /** Counts the manifests against the limits, then fetches and walks one (shared with the image's walk). */
+  walk(d: Descriptor): Promise<ManifestNode>;
+}
+
+/**
+ * Every referrer of `subjects`, breadth first: each after its subject, each once (a referrer
+ * found twice, or one that is a manifest of the image, is not walked again; a cycle ends there).
+ */
+export async function planReferrers(source: ReadOnlyStorage, subjects: readonly string[], known: ReadonlySet<string>, w: ReferrerWalk): Promise<PlannedReferrer[]> {
+  if (!source.referrers) {
+    w.onEvent?.({ type: 'note', message: `${source.name} cannot hold referrers (signatures, SBOMs); none are copied from it.` });
+    return [];
+  }
+  const seen = new Set([...known, ...subjects]);
+  const planned: PlannedReferrer[] = [];
+  let level = [...subjects];
+  for (let depth = 0; level.length && depth < MAX_REFERRER_DEPTH; depth++) {
+    const fresh: Omit<PlannedReferrer, 'node'>[] = [];
+    for (const r of (await Promise.all(level.map((s) => referrersOf(source, s, w)))).flat()) {
+      if (seen.has(r.descriptor.digest)) continue;
+      seen.add(r.descriptor.digest);
+      fresh.push(r);
+    }
+    level = fresh.map((r) => r.descriptor.digest);
+    const walked = await Promise.all(fresh.map(async (r) => ({ ...r, node: await w.walk(r.descriptor) })));
+    for (const r of walked) {
+      if (r.tag || subjectOf({ json: JSON.parse(r.node.bytes.toString('utf8')) as Record<string, unknown> }) === r.subject) planned.push(r);
+      else w.onEvent?.({ type: 'note', message: `${r.descriptor.digest} is listed as a referrer of ${r.subject} but its subject is another manifest; not copied.` });
+    }
+  }
+  return planned;
+}
+
+/** The referrers of one manifest: by subject (API or tag schema), then cosign's tags. */
+async function referrersOf(source: ReadOnlyStorage, subject: string, w: ReferrerWalk): Promise<Omit<PlannedReferrer, 'node'>[]> {
+  const bySubject = await source.referrers!(w.repository, subject, { artifactTypes: w.artifactTypes, signal: w.signal });
+  const out: Omit<PlannedReferrer, 'node'>[] = bySubject.map((descriptor) => ({ subject, descriptor }));
+  const tags = await Promise.all(
+    COSIGN_SUFFIXES.map(async (suffix) => {
+      const tag = `${referrersTag(subject)}.${suffix}`;
+      const head = await source.resolve(w.repository, tag, w.signal);
+      if (!head) return undefined;
+      // The artifact type a cosign manifest would be listed under, for --referrers-artifact-type.
+      const descriptor = referrerDescriptor(await source.fetchManifest(w.repository, head.digest, w.signal));
+      return withArtifactTypes([descriptor], w.artifactTypes).length ? { subject, descriptor, tag } : undefined;
+    }),
+  );
+  for (const t of tags) if (t) out.push(t);
+  return out;
+}
