@@ -11,6 +11,15 @@ export function referrersTag(digest: string): string {
   return digest.replace(':', '-').slice(0, 128);
 }
 
+/** Cosign's tags beside an image, named after its digest: signatures, attestations, SBOMs (sigstore/cosign specs). */
+export const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'] as const;
+const COSIGN_TAG = /(?:^|:)[a-z0-9]+-[a-f0-9]{32,}\.(?:sig|att|sbom)$/;
+
+/** Whether a tag (or a layout ref name, `repo:tag`) is one of cosign's. */
+export function isCosignTag(name: string): boolean {
+  return COSIGN_TAG.test(name);
+}
+
 /** The subject digest a manifest refers to, or undefined. */
 export function subjectOf(m: Pick<FetchedManifest, 'json'>): string | undefined {
   const subject = m.json.subject as { digest?: unknown } | undefined;

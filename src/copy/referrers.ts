@@ -4,13 +4,11 @@
 // the same limits. Sources list them by the referrers API or its tag schema (the storage
 // decides); cosign's `sha256-<hex>.sig`/`.att`/`.sbom` tags are looked up by name and copied as tags.
 import type { ReadOnlyStorage } from '../content/storage.js';
-import { referrerDescriptor, referrersTag, subjectOf, withArtifactTypes } from '../content/referrers.js';
+import { COSIGN_SUFFIXES, referrerDescriptor, referrersTag, subjectOf, withArtifactTypes } from '../content/referrers.js';
 import type { Descriptor } from '../oci/media-types.js';
 import type { EventSink } from './events.js';
 import type { ManifestNode } from './plan.js';
 
-/** Cosign's tags beside the image: signatures, attestations, SBOMs (sigstore/cosign specs). */
-export const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'] as const;
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image is 2. */
 export const MAX_REFERRER_DEPTH = 8;
 

@@ -8,7 +8,7 @@ import { MediaType, type Descriptor } from '../../oci/media-types.js';
 import { checkedBlobStream } from '../checked-stream.js';
 import { parseManifest } from '../manifest.js';
 import type { FetchedManifest, ManifestHead, ReadOnlyStorage, ReferrersOptions } from '../storage.js';
-import { referrerDescriptor, referrersFromTag, subjectOf, withArtifactTypes } from '../referrers.js';
+import { isCosignTag, referrerDescriptor, referrersFromTag, subjectOf, withArtifactTypes } from '../referrers.js';
 import type { LayoutFiles } from './files.js';
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -64,10 +64,10 @@ export class LayoutReader implements ReadOnlyStorage {
 
   /** The reference of the one image a layout holds, for a source given without a tag or digest. */
   async soleReference(): Promise<string> {
-    // Referrers listed beside the image (signatures, SBOMs) are not images to choose from.
+    // Referrers listed beside the image (signatures, SBOMs), and cosign's tags, are not images to choose from.
     const entries = (await this.readIndex()).manifests;
     const manifests: Descriptor[] = [];
-    for (const m of entries) if (entries.length === 1 || !(await this.subjectOf(m))) manifests.push(m);
+    for (const m of entries) if (entries.length === 1 || !(isCosignTag(m.annotations?.[REF_NAME] ?? '') || (await this.subjectOf(m)))) manifests.push(m);
     if (manifests.length === 1) return manifests[0]!.digest;
     const names = manifests.map((m) => m.annotations?.[REF_NAME] ?? m.digest);
     throw new AcrImportError('usage', `${this.name} holds ${manifests.length} images; say which one (${this.name}:NAME or @DIGEST).`, {
