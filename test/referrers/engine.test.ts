@@ -12,19 +12,15 @@ import { MediaType, type Descriptor } from '../../src/oci/media-types.js';
 import { Transport } from '../../src/transport/http.js';
 import { sha256 } from '../harness/index.js';
 
-class RecordingStorage extends MemoryStorage {
-  readonly calls: string[] = [];
-  override async pushManifest(repository: string, digest: string, bytes: Buffer, mediaType: string) {
-    this.calls.push(`manifest ${digest}`);
-    return super.pushManifest(repository, digest, bytes, mediaType);
-  }
-  override async tag(repository: string, tag: string, manifest: { digest: string; bytes: Buffer; mediaType: string }) {
-    this.calls.push(`tag ${tag}`);
-    return super.tag(repository, tag, manifest);
-  }
-  async commit() {
-    this.calls.push('commit');
-  }
+/** A memory storage that notes each manifest and tag written to it, and its commit, in order. */
+function recordingStorage(name: string): MemoryStorage & { calls: string[] } {
+  const s = Object.assign(new MemoryStorage(name), { calls: [] as string[] });
+  const pushManifest = s.pushManifest.bind(s);
+  const tag = s.tag.bind(s);
+  s.pushManifest = (repository, digest, bytes, mediaType) => (s.calls.push(`manifest ${digest}`), pushManifest(repository, digest, bytes, mediaType));
+  s.tag = (repository, name, manifest) => (s.calls.push(`tag ${name}`), tag(repository, name, manifest));
+  Object.assign(s, { commit: async () => void s.calls.push('commit') });
+  return s;
 }
 
 const json = (o: object) => Buffer.from(JSON.stringify(o));
@@ -62,7 +58,7 @@ async function copy(source: MemoryStorage, target: MemoryStorage) {
 describe('referrers in the copy engine', () => {
   it('writes the image, then each referrer after its subject, then cosign’s tag, then the image’s tag, then commits', async () => {
     const source = new MemoryStorage('source');
-    const target = new RecordingStorage('target');
+    const target = recordingStorage('target');
     const s = await signedInto(source);
     const { plan, stats } = await copy(source, target);
     expect(plan.referrers.map((r) => [r.descriptor.digest, r.subject, r.tag])).toEqual([
@@ -99,7 +95,7 @@ describe('referrers in the copy engine', () => {
 
   it('a re-run with the tags in place still brings a referrer added since', async () => {
     const source = new MemoryStorage('source');
-    const target = new RecordingStorage('target');
+    const target = recordingStorage('target');
     const s = await signedInto(source);
     await copy(source, target);
     const late = await manifestInto(source, 'late', { artifactType: 'application/spdx+json', subject: { mediaType: s.image.mediaType, digest: s.image.digest, size: s.image.size } });

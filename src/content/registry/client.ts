@@ -72,6 +72,8 @@ interface CallOptions {
 const REFERRERS_ABSENT = new Set([400, 404, 405, 501]);
 /** Pages of tags or referrers followed at most: a registry whose `Link` never ends is not followed forever. */
 const MAX_PAGES = 1000;
+/** Referrers of one manifest read at most: far beyond any real image, short of a listing that floods memory. */
+const MAX_REFERRERS = 10_000;
 
 /** Manifest HEAD answers after which only a GET can tell the digest (registries without HEAD). */
 const HEAD_UNSUPPORTED = new Set([400, 405, 501]);
@@ -544,6 +546,7 @@ export class RegistryClient {
         throw new AcrImportError('integrity', `${this.registry} answered the referrers of ${repo}@${digest} with something that is not JSON.`);
       }
       found.push(...referrerList(json, `${this.registry}/${repo}@${digest}`));
+      if (found.length > MAX_REFERRERS) throw new AcrImportError('limit', `${this.registry}/${repo}@${digest} lists more than ${MAX_REFERRERS} referrers; refusing to read more.`, { hint: 'Narrow them with --referrers-artifact-type.' });
     });
     return absent ? undefined : found;
   }
