@@ -26,6 +26,8 @@ export interface ReferrersApiOptions {
   pageSize?: number;
   /** Whether to honour `?artifactType=` (default true; false answers unfiltered without the header). */
   filter?: boolean;
+  /** Next-page links on this origin (absolute), as a registry behind a CDN may send them; default relative. */
+  linkOrigin?: string;
 }
 
 export interface RunningReferrersApi {
@@ -120,7 +122,7 @@ export async function startReferrersApi(opts: ReferrersApiOptions): Promise<Runn
     if ((page + 1) * pageSize < all.length) {
       const next = new URLSearchParams(u.searchParams);
       next.set('page', String(page + 1));
-      headers.link = `<${u.pathname}?${next.toString()}>; rel="next"`;
+      headers.link = `<${opts.linkOrigin ?? ''}${u.pathname}?${next.toString()}>; rel="next"`;
     }
     sendJson(res, 200, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: slice }, headers);
   };

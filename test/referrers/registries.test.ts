@@ -4,9 +4,10 @@
 // skopeo and plain HTTP, byte for byte.
 import { describe, expect, inject, it } from 'vitest';
 import { MediaTypes, pushImage, putRawManifest, startProxy, stopAfterAll, uniqueRepo } from '../harness/index.js';
-import { startReferrersApi } from '../harness/referrers-api.js';
+import { startReferrersApi, type ReferrersApiOptions } from '../harness/referrers-api.js';
 import { skopeoRaw, listTags } from '../import/helpers.js';
 import { copyWith, registryAt, tagSchemaIndex } from './helpers.js';
+import { clientFor } from '../registry/helpers.js';
 import { NOTATION_SIGNATURE, pushSignedImage, schemaTag, SPDX } from './signed-image.js';
 
 const open = inject('openRegistry');
@@ -87,6 +88,32 @@ describe('referrers from an API source to a fallback-only target', () => {
     const signed = await pushSignedImage(api, repo);
     const { plan } = await copyWith({ source: registryAt(api.url), target: registryAt(open.url), repo, reference: 'v1', targetRepo: uniqueRepo('ref/nofilter-dst') }, { referrerArtifactTypes: [SPDX] });
     expect(plan.referrers.map((r) => r.descriptor.digest)).toEqual([signed.sbom.digest]);
+  });
+});
+
+describe('referrers API pages', () => {
+  it('a next page on another origin gets no credentials', async () => {
+    const auth = inject('htpasswdRegistry');
+    const repo = uniqueRepo('ref/pages-src');
+    const options: ReferrersApiOptions = { upstream: auth.url, pageSize: 1 };
+    const api = await stopAfterAll(startReferrersApi(options));
+    // The other origin: a recording proxy in front of the same API.
+    const other = await stopAfterAll(startProxy({ upstream: api.url }));
+    const signed = await pushSignedImage({ url: api.url, username: auth.username, password: auth.password }, repo);
+    const { client, transport } = clientFor(api.url, { kind: 'basic', username: auth.username, password: auth.password });
+    try {
+      options.linkOrigin = other.url;
+      const err = await client.listReferrers(repo, signed.image.digest).catch((e: unknown) => e);
+      expect(other.requests.length).toBeGreaterThan(0);
+      expect(other.requests.every((r) => r.requestHeaders.authorization === undefined)).toBe(true);
+      // Without credentials the other origin refuses the page: an error, never a leak.
+      expect(err).toMatchObject({ kind: 'auth' });
+      // On the registry's own origin, every page is read with them.
+      options.linkOrigin = undefined;
+      expect((await client.listReferrers(repo, signed.image.digest))!.map((d) => d.digest).sort()).toEqual([signed.indexSignature.digest, signed.sbom.digest].sort());
+    } finally {
+      await transport.close();
+    }
   });
 });
 
