@@ -3,6 +3,7 @@
 // signature of an SBOM). Each is walked like an image (its blobs, its children) and counted in
 // the same limits. Sources list them by the referrers API or its tag schema (the storage
 // decides); cosign's `sha256-<hex>.sig`/`.att`/`.sbom` tags are looked up by name and copied as tags.
+import { AcrImportError } from '../errors.js';
 import type { ReadOnlyStorage } from '../content/storage.js';
 import { COSIGN_SUFFIXES, referrerDescriptor, referrersTag, subjectOf, withArtifactTypes } from '../content/referrers.js';
 import type { Descriptor } from '../oci/media-types.js';
@@ -52,13 +53,28 @@ export async function planReferrers(source: ReadOnlyStorage, subjects: readonly 
       fresh.push(r);
     }
     level = fresh.map((r) => r.descriptor.digest);
-    const walked = await Promise.all(fresh.map(async (r) => ({ ...r, node: await w.walk(r.descriptor) })));
-    for (const r of walked) {
-      if (r.tag || subjectOf({ json: JSON.parse(r.node.bytes.toString('utf8')) as Record<string, unknown> }) === r.subject) planned.push(r);
+    const walked = await Promise.all(fresh.map(async (r) => ({ ...r, node: await walkListed(r, w) })));
+    for (const { node, ...r } of walked) {
+      if (!node) continue;
+      if (r.tag || subjectOf({ json: JSON.parse(node.bytes.toString('utf8')) as Record<string, unknown> }) === r.subject) planned.push({ ...r, node });
       else w.onEvent?.({ type: 'note', message: `${r.descriptor.digest} is listed as a referrer of ${r.subject} but its subject is another manifest; not copied.` });
     }
   }
   return planned;
+}
+
+/**
+ * A listed referrer's tree; undefined, with a note, when the manifest is gone: a tag-schema
+ * index is written by clients, and outlives a signature deleted since.
+ */
+async function walkListed(r: Omit<PlannedReferrer, 'node'>, w: ReferrerWalk): Promise<ManifestNode | undefined> {
+  try {
+    return await w.walk(r.descriptor);
+  } catch (err) {
+    if (!(err instanceof AcrImportError && err.kind === 'not-found')) throw err;
+    w.onEvent?.({ type: 'note', message: `Referrer ${r.descriptor.digest} of ${r.subject} is listed but not in the source; left out.` });
+    return undefined;
+  }
 }
 
 /** The referrers of one manifest: by subject (API or tag schema), then cosign's tags. */

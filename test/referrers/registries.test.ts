@@ -5,7 +5,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { MediaTypes, pushImage, putRawManifest, startProxy, stopAfterAll, uniqueRepo } from '../harness/index.js';
 import { startReferrersApi, type ReferrersApiOptions } from '../harness/referrers-api.js';
-import { skopeoRaw, listTags } from '../import/helpers.js';
+import { deleteManifest, skopeoRaw, listTags } from '../import/helpers.js';
 import { copyWith, registryAt, tagSchemaIndex } from './helpers.js';
 import { clientFor } from '../registry/helpers.js';
 import { NOTATION_SIGNATURE, pushSignedImage, schemaTag, SPDX } from './signed-image.js';
@@ -151,6 +151,16 @@ describe('referrers from a fallback-only source to an API target', () => {
     expect(new Set(digests).size).toBe(digests.length);
     expect(digests).not.toContain(signed.image.digest);
     expect(digests).toHaveLength(5);
+  });
+
+  it('a referrer listed in a tag-schema index but deleted since is left out with a note', async () => {
+    const repo = uniqueRepo('ref/stale-src');
+    const signed = await pushSignedImage(open, repo, { tagSchema: true });
+    await deleteManifest(open.url, repo, signed.sbomSignature.digest);
+    const { plan, events } = await copyWith({ source: registryAt(open.url), target: registryAt(open.url), repo, reference: 'v1', targetRepo: uniqueRepo('ref/stale-dst') });
+    expect(plan.referrers.map((r) => r.descriptor.digest)).not.toContain(signed.sbomSignature.digest);
+    expect(plan.referrers).toHaveLength(4);
+    expect(events).toContainEqual({ type: 'note', message: `Referrer ${signed.sbomSignature.digest} of ${signed.sbom.digest} is listed but not in the source; left out.` });
   });
 
   it('referrers count in the manifest limit', async () => {
