@@ -4,7 +4,20 @@
 // tag schema a registry without the API keeps (a `sha256-<hex>` tag holding an index of them).
 import { AcrImportError } from '../errors.js';
 import { MediaType, type Descriptor } from '../oci/media-types.js';
-import type { FetchedManifest, ReadOnlyStorage } from './storage.js';
+
+// The shapes needed here, not the storage interface: the registry client, which the interface
+// is built on, lists referrers with these functions.
+interface ParsedManifest {
+  digest: string;
+  mediaType: string;
+  size: number;
+  json: Record<string, unknown>;
+}
+interface TagReader {
+  resolve(repository: string, reference: string, signal?: AbortSignal): Promise<unknown>;
+  fetchManifest(repository: string, reference: string, signal?: AbortSignal): Promise<ParsedManifest>;
+  describe(repository: string, reference: string): string;
+}
 
 /** The tag under which the referrers of `digest` are listed when the registry has no API: `<alg>-<hex>`, at most 128 characters. */
 export function referrersTag(digest: string): string {
@@ -21,7 +34,7 @@ export function isCosignTag(name: string): boolean {
 }
 
 /** The subject digest a manifest refers to, or undefined. */
-export function subjectOf(m: Pick<FetchedManifest, 'json'>): string | undefined {
+export function subjectOf(m: Pick<ParsedManifest, 'json'>): string | undefined {
   const subject = m.json.subject as { digest?: unknown } | undefined;
   return typeof subject?.digest === 'string' ? subject.digest : undefined;
 }
@@ -30,7 +43,7 @@ export function subjectOf(m: Pick<FetchedManifest, 'json'>): string | undefined 
  * How a referrer is listed (spec: the referrers response): its descriptor with `artifactType`
  * (its own, else its config's media type) and its annotations.
  */
-export function referrerDescriptor(m: FetchedManifest): Descriptor {
+export function referrerDescriptor(m: ParsedManifest): Descriptor {
   const config = m.json.config as { mediaType?: unknown } | undefined;
   const artifactType = typeof m.json.artifactType === 'string' ? m.json.artifactType : typeof config?.mediaType === 'string' ? config.mediaType : undefined;
   const annotations = m.json.annotations && typeof m.json.annotations === 'object' ? (m.json.annotations as Record<string, string>) : undefined;
@@ -54,7 +67,7 @@ export function referrerList(json: unknown, where: string): Descriptor[] {
 }
 
 /** The referrers listed under the tag schema's `sha256-<hex>` tag; none when there is no such tag. */
-export async function referrersFromTag(storage: ReadOnlyStorage, repository: string, digest: string, signal?: AbortSignal): Promise<Descriptor[]> {
+export async function referrersFromTag(storage: TagReader, repository: string, digest: string, signal?: AbortSignal): Promise<Descriptor[]> {
   const tag = referrersTag(digest);
   if (!(await storage.resolve(repository, tag, signal))) return [];
   const index = await storage.fetchManifest(repository, tag, signal);
@@ -65,7 +78,7 @@ export async function referrersFromTag(storage: ReadOnlyStorage, repository: str
  * The tag-schema index with `referrer` added, keeping every entry already there (written by
  * others too); undefined when it is listed already. Compact JSON: the same entries give the same bytes.
  */
-export function addToTagIndex(existing: FetchedManifest | undefined, referrer: Descriptor): Buffer | undefined {
+export function addToTagIndex(existing: ParsedManifest | undefined, referrer: Descriptor): Buffer | undefined {
   const json = existing ? { ...existing.json } : { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
   const list = referrerList(json, 'the referrers tag');
   if (list.some((d) => d.digest === referrer.digest)) return undefined;

@@ -98,7 +98,7 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
     await Promise.all(written.values());
   };
 
-  const writeReferrer = async (repository: string, r: PlannedReferrer, pushManifest: (m: ManifestNode) => Promise<void>) => {
+  const writeReferrer = async (repository: string, r: PlannedReferrer<ManifestNode>, pushManifest: (m: ManifestNode) => Promise<void>) => {
     await pushManifest(r.node);
     signal.throwIfAborted();
     let how: ReferrerIndexing | 'tag' | 'stored' = 'stored';

@@ -70,7 +70,7 @@ export interface ImportPlan {
   /** With --platform: the platforms imported, in the source's order. */
   platforms?: string[];
   /** With --include-referrers: the referrers to write after the image's manifests, each after its subject. */
-  referrers: PlannedReferrer[];
+  referrers: PlannedReferrer<ManifestNode>[];
   /** The root manifest, with its tree; absent when every target already has the image. */
   root?: ManifestNode;
   /** Every manifest, children before parents, each once. */
@@ -177,7 +177,7 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
   // The limit counts the manifests an image carries: an index's children (at every level), or 1.
   const manifestCount = root.children.length ? manifests.length - 1 : 1;
 
-  let referrers: PlannedReferrer[] = [];
+  let referrers: PlannedReferrer<ManifestNode>[] = [];
   if (o.includeReferrers) {
     // An index built by --platform is new: nothing in the source refers to it.
     const subjects = manifests.filter((m) => m !== root || !selection?.manifest).map((m) => m.digest);

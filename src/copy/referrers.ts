@@ -8,42 +8,42 @@ import type { ReadOnlyStorage } from '../content/storage.js';
 import { COSIGN_SUFFIXES, referrerDescriptor, referrersTag, subjectOf, withArtifactTypes } from '../content/referrers.js';
 import type { Descriptor } from '../oci/media-types.js';
 import type { EventSink } from './events.js';
-import type { ManifestNode } from './plan.js';
 
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image is 2. */
 export const MAX_REFERRER_DEPTH = 8;
 
-export interface PlannedReferrer {
+/** `N` is the engine's manifest tree (plan.ts's ManifestNode); only its bytes are read here. */
+export interface PlannedReferrer<N extends { bytes: Buffer } = { bytes: Buffer }> {
   /** The manifest it refers to. */
   subject: string;
   /** As its subject lists it: artifactType and annotations. */
   descriptor: Descriptor;
   /** Its manifest tree (an index referrer has children). */
-  node: ManifestNode;
+  node: N;
   /** A cosign tag (`sha256-<hex>.sig`), copied as a tag; undefined for a referrer by `subject`. */
   tag?: string;
 }
 
-export interface ReferrerWalk {
+export interface ReferrerWalk<N extends { bytes: Buffer }> {
   repository: string;
   artifactTypes?: readonly string[];
   signal?: AbortSignal;
   onEvent?: EventSink;
   /** Counts the manifests against the limits, then fetches and walks one (shared with the image's walk). */
-  walk(d: Descriptor): Promise<ManifestNode>;
+  walk(d: Descriptor): Promise<N>;
 }
 
 /**
  * Every referrer of `subjects`, breadth first: each after its subject, each once (a referrer
  * found twice, or one that is a manifest of the image, is not walked again; a cycle ends there).
  */
-export async function planReferrers(source: ReadOnlyStorage, subjects: readonly string[], known: ReadonlySet<string>, w: ReferrerWalk): Promise<PlannedReferrer[]> {
+export async function planReferrers<N extends { bytes: Buffer }>(source: ReadOnlyStorage, subjects: readonly string[], known: ReadonlySet<string>, w: ReferrerWalk<N>): Promise<PlannedReferrer<N>[]> {
   if (!source.referrers) {
     w.onEvent?.({ type: 'note', message: `${source.name} cannot hold referrers (signatures, SBOMs); none are copied from it.` });
     return [];
   }
   const seen = new Set([...known, ...subjects]);
-  const planned: PlannedReferrer[] = [];
+  const planned: PlannedReferrer<N>[] = [];
   let level = [...subjects];
   for (let depth = 0; level.length && depth < MAX_REFERRER_DEPTH; depth++) {
     const fresh: Omit<PlannedReferrer, 'node'>[] = [];
@@ -67,7 +67,7 @@ export async function planReferrers(source: ReadOnlyStorage, subjects: readonly 
  * A listed referrer's tree; undefined, with a note, when the manifest is gone: a tag-schema
  * index is written by clients, and outlives a signature deleted since.
  */
-async function walkListed(r: Omit<PlannedReferrer, 'node'>, w: ReferrerWalk): Promise<ManifestNode | undefined> {
+async function walkListed<N extends { bytes: Buffer }>(r: Omit<PlannedReferrer, 'node'>, w: ReferrerWalk<N>): Promise<N | undefined> {
   try {
     return await w.walk(r.descriptor);
   } catch (err) {
@@ -78,7 +78,7 @@ async function walkListed(r: Omit<PlannedReferrer, 'node'>, w: ReferrerWalk): Pr
 }
 
 /** The referrers of one manifest: by subject (API or tag schema), then cosign's tags. */
-async function referrersOf(source: ReadOnlyStorage, subject: string, w: ReferrerWalk): Promise<Omit<PlannedReferrer, 'node'>[]> {
+async function referrersOf(source: ReadOnlyStorage, subject: string, w: ReferrerWalk<{ bytes: Buffer }>): Promise<Omit<PlannedReferrer, 'node'>[]> {
   const bySubject = await source.referrers!(w.repository, subject, { artifactTypes: w.artifactTypes, signal: w.signal });
   const out: Omit<PlannedReferrer, 'node'>[] = bySubject.map((descriptor) => ({ subject, descriptor }));
   const tags = await Promise.all(
