@@ -48,6 +48,9 @@ describe('--include-referrers on the command line', () => {
     );
     expect(json.referrers!.find((x) => x.tag)).toMatchObject({ tag: signed.cosign.tag });
     expect(r.stderr).toMatch(/and 5 referrer\(s\)/);
+    // Progress names each referrer and how the target lists it (this one has no referrers API).
+    expect(r.stderr).toContain(`referrer ${signed.indexSignature.digest.slice(7, 19)} (${NOTATION_SIGNATURE}) of ${signed.image.digest.slice(7, 19)}: written and listed in the referrers tag`);
+    expect(r.stderr).toContain(`referrer ${signed.cosign.digest.slice(7, 19)}`);
     expect((await listTags(open.url, targetRepo)).sort()).toEqual(['v1', signed.cosign.tag, schemaTag(signed.image.digest), schemaTag(signed.amd64.digest), schemaTag(signed.sbom.digest)].sort());
     for (const x of signed.referrers) expect((await skopeoRaw(`${open.host}/${targetRepo}@${x.digest}`)).equals(x.bytes)).toBe(true);
 

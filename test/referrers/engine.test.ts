@@ -8,6 +8,7 @@ import { executePlan } from '../../src/copy/execute.js';
 import { planImport } from '../../src/copy/plan.js';
 import { MemoryStorage } from '../../src/content/memory.js';
 import type { ReferrersOptions } from '../../src/content/storage.js';
+import type { CopyEvent } from '../../src/copy/events.js';
 import { MediaType, type Descriptor } from '../../src/oci/media-types.js';
 import { Transport } from '../../src/transport/http.js';
 import { sha256 } from '../harness/index.js';
@@ -91,6 +92,17 @@ describe('referrers in the copy engine', () => {
     source.image = s.image.digest;
     const { plan } = await copy(source, new MemoryStorage('target'));
     expect(plan.referrers.map((r) => r.descriptor.digest).sort()).toEqual([s.sig.digest, s.sigOfSig.digest, s.cosign.digest].sort());
+  });
+
+  it('a source that cannot hold referrers says so, and the image is copied', async () => {
+    const source = new MemoryStorage('archive');
+    const s = await signedInto(source);
+    Object.assign(source, { referrers: undefined });
+    const events: CopyEvent[] = [];
+    const plan = await planImport(source, new MemoryStorage('target'), { sourceRepository: 'app', sourceReference: 'v1', targets: [{ repository: 'copy', tag: 'v1' }], force: false, maxManifests: 50, includeForeignLayers: false, concurrency: 4, includeReferrers: true, onEvent: (e) => events.push(e) });
+    expect(plan.referrers).toEqual([]);
+    expect(plan.digest).toBe(s.image.digest);
+    expect(events).toContainEqual({ type: 'note', message: 'archive cannot hold referrers (signatures, SBOMs); none are copied from it.' });
   });
 
   it('a re-run with the tags in place still brings a referrer added since', async () => {
