@@ -25,6 +25,8 @@ export interface RefusedRequest {
   registry: string;
   /** `METHOD url`, redacted. */
   what: string;
+  /** What the request was doing (`fetching blob …`), when known: a redirected request's URL no longer says it. */
+  operation?: string;
 }
 
 /** ACR's firewall: `client with IP '203.0.113.7' is not allowed access. Refer https://aka.ms/acr/firewall …` */
@@ -52,7 +54,7 @@ export function acrRefusal(r: RefusedRequest): AcrRefusal | undefined {
   if (firewall) return firewall;
   // Shown in the message, so only a plain word (the registry's storage controls the header).
   const storageCode = [header(r.headers, 'x-ms-error-code'), STORAGE_CODE.exec(r.body)?.[1]].find((c) => c && /^[A-Za-z]{1,64}$/.test(c));
-  if (r.status === 403 && method === 'GET' && r.what.includes('/blobs/') && storageCode) {
+  if (r.status === 403 && method === 'GET' && (r.what.includes('/blobs/') || r.operation?.startsWith('fetching blob')) && storageCode) {
     return {
       kind: 'network',
       message: `${r.registry} sent the layer download of ${r.what} to its storage or data endpoint, which refused it (HTTP 403 ${storageCode}). A registry with network rules serves layers from there, and they must allow this client too.`,

@@ -67,7 +67,7 @@ export async function registryError(res: HttpResponse, request: string, registry
   } catch {
     detail = text.trim().slice(0, 200);
   }
-  const acr = acrRefusal({ status: res.status, headers: res.headers, detail: sanitize(redactText(detail)), body: text.slice(0, 2000), registry, what });
+  const acr = acrRefusal({ status: res.status, headers: res.headers, detail: sanitize(redactText(detail)), body: text.slice(0, 2000), registry, what, operation });
   if (acr) return new RegistryError(acr.kind, acr.message, res.status, code, registry, request, acr.hint);
   const kind = kindFor(res.status, code);
   const message = `${registry}: ${operation ? `${sanitize(operation)}: ` : ''}${what} failed with HTTP ${res.status}${detail ? ` (${sanitize(redactText(detail))})` : ''}.`;
