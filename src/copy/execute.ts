@@ -1,7 +1,7 @@
 // Execution of a checked plan: blobs (skipped, mounted or streamed), then each child manifest by
 // digest once its blobs are in, then indexes after their children, then tags, last of all. A
 // failure anywhere leaves no tag pointing at an incomplete image.
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { setMaxListeners } from 'node:events';
 import type { ReadOnlyStorage, Storage, UploadSession } from '../content/storage.js';
 import { isForeignLayer, type Descriptor } from '../oci/media-types.js';
@@ -15,6 +15,8 @@ export interface ExecuteOptions {
   sourceRepository: string;
   /** Parallel blob transfers. */
   concurrency: number;
+  /** A limiter shared with other copies (sync: one budget for every image); default: one of `concurrency`. */
+  blobLimit?: LimitFunction;
   transport: Transport;
   /** Which hosts foreign layers may come from besides public https ones. */
   foreignLayers?: ForeignLayerPolicy;
@@ -46,7 +48,7 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
     return stats;
   }
   const root = plan.root;
-  const blobLimit = pLimit(o.concurrency);
+  const blobLimit = o.blobLimit ?? pLimit(o.concurrency);
   // A separate limiter for manifests: a manifest task waits on blob tasks, and sharing one limiter could deadlock.
   const manifestLimit = pLimit(Math.max(2, o.concurrency));
   const repositories = [...new Set(plan.targets.filter((t) => t.action !== 'unchanged').map((t) => t.repository))];
