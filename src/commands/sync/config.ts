@@ -73,7 +73,7 @@ export function parseSyncConfig(text: string, file: string): SyncConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const p = new Problems(name, lines);
-  for (const e of doc.errors) p.list.push(`${name}:${e.linePos?.[0]?.line ?? 1}: ${e.message.split('\n')[0]}`);
+  for (const e of doc.errors) p.list.push(`${name}:${lines.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`);
   if (p.list.length) throw fail(p);
   const root = doc.contents;
   if (!isMap(root)) {

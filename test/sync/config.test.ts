@@ -1,0 +1,107 @@
+// The sync file: what it accepts, and the file:line:field of every problem it refuses.
+import { describe, expect, it } from 'vitest';
+import { parseSyncConfig } from '../../src/commands/sync/config.js';
+import { AcrImportError, EXIT_CODES } from '../../src/errors.js';
+
+function problems(text: string, file = 'mirror.yaml'): string[] {
+  try {
+    parseSyncConfig(text, file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(AcrImportError);
+    expect((err as AcrImportError).exitCode).toBe(EXIT_CODES.usage);
+    return (err as Error).message.split('\n').slice(1).map((l) => l.trim());
+  }
+  throw new Error('accepted');
+}
+
+describe('sync file', () => {
+  it('reads the issue\'s example, with defaults and per-entry overrides', () => {
+    const c = parseSyncConfig(
+      `target: myregistry                    # like -n
+defaults:
+  maxManifests: 60
+images:
+  - source: docker.io/library/nginx
+    tags: ["1.27", "1.27-alpine"]
+    repository: mirror/nginx
+  - source: registry.k8s.io/pause:3.10
+    platforms: [linux/amd64, linux/arm64]
+    referrers: true
+    force: true
+  - source: alpine
+    tags: {regex: "^3\\\\.2[0-9]$", semver: ">=3.20 <4"}
+    target: oci:/tmp/layout
+    maxLayerSize: 1GiB
+  - source: ghcr.io/org/tool@sha256:${'a'.repeat(64)}
+    referrers: {artifactTypes: [application/vnd.cncf.notary.signature]}
+  - source: quay.io/org/all
+    tags: all
+`,
+      'mirror.yaml',
+    );
+    const [nginx, pause, alpine, tool, all] = c.entries;
+    expect(nginx).toMatchObject({ line: 5, target: 'myregistry', repository: 'mirror/nginx', tags: { kind: 'list', tags: ['1.27', '1.27-alpine'] }, maxManifests: 60, force: false });
+    expect(nginx!.source).toMatchObject({ registry: 'docker.io', repository: 'library/nginx' });
+    expect(pause).toMatchObject({ repository: 'pause', tags: { kind: 'list', tags: ['3.10'] }, platforms: ['linux/amd64', 'linux/arm64'], referrers: true, force: true, maxManifests: 60 });
+    expect(alpine).toMatchObject({ repository: 'library/alpine', target: 'oci:/tmp/layout', tags: { kind: 'match', regex: '^3\\.2[0-9]$', semver: '>=3.20 <4' }, maxLayerSize: 1024 ** 3 });
+    expect(tool).toMatchObject({ tags: { kind: 'digest', digest: `sha256:${'a'.repeat(64)}` }, referrers: true, referrerArtifactTypes: ['application/vnd.cncf.notary.signature'] });
+    expect(all!.tags).toEqual({ kind: 'all' });
+  });
+
+  it('reads JSON with the same line numbers', () => {
+    const text = JSON.stringify({ target: '127.0.0.1:5000', images: [{ source: 'a/b:1' }, { source: 'a/c', tags: { semver: "no range" } }] }, null, 2);
+    expect(parseSyncConfig(text.replace('no range', '1.x'), 'm.json').entries).toHaveLength(2);
+    expect(problems(text, 'm.json')).toEqual(["m.json:10: images[1].tags.semver: 'no range' is not a semver range (e.g. \">=1.25 <2\", \"^3.20\", \"1.27.x\")"]);
+  });
+
+  it('names the file, line and field of every problem at once', () => {
+    const list = problems(`target: myregistry
+images:
+  - source: nginx
+    tags: {regex: "([a-z"}
+  - source: "Bad Ref"
+    tags: [1.0]
+  - source: redis
+    tag: ["7"]
+  - source: busybox:1
+    tags: ["1"]
+  - source: postgres
+    tags: {semver: "latest"}
+  - source: node:20
+    platforms: [linux]
+    maxManifests: 0
+    repository: mirror/node:20
+`);
+    expect(list).toEqual([
+      expect.stringMatching(/^mirror\.yaml:4: images\[0\]\.tags\.regex: '\(\[a-z' is not a regular expression: /),
+      expect.stringMatching(/^mirror\.yaml:5: images\[1\]\.source: invalid image reference "Bad Ref"/),
+      'mirror.yaml:8: images[2].tag: unknown field (known: source, tags, repository, target, force, maxManifests, maxLayerSize, includeForeignLayers, platforms, referrers)',
+      expect.stringMatching(/^mirror\.yaml:7: images\[2\]\.tags: docker\.io\/library\/redis|^mirror\.yaml:7: images\[2\]\.tags: redis is a repository/),
+      "mirror.yaml:10: images[3].tags: the source names its tag already; give a repository as source to choose tags here",
+      "mirror.yaml:12: images[4].tags.semver: 'latest' is not a semver range (e.g. \">=1.25 <2\", \"^3.20\", \"1.27.x\")",
+      "mirror.yaml:16: images[5].repository: 'mirror/node:20' takes a repository name only; tags come from `tags`",
+      'mirror.yaml:15: images[5].maxManifests: must be a whole number of at least 1',
+      "mirror.yaml:14: images[5].platforms[0]: 'linux' is not a platform: write os/arch or os/arch/variant (linux/arm64/v8)",
+    ]);
+  });
+
+  it('refuses wrong types, unknown top-level fields, a missing target and a bad target', () => {
+    expect(problems('images: []\nextra: 1\n')).toEqual(['mirror.yaml:2: extra: unknown field (known: target, defaults, images)', 'mirror.yaml:1: images: is empty']);
+    expect(problems('images:\n  - source: a/b:1\n')).toEqual(['mirror.yaml:2: images[0].target: no target: give `target` at the top of the file or in the entry']);
+    expect(problems('target: https://x.io\nimages:\n  - source: a/b:1\n    force: "yes"\n')).toEqual([
+      expect.stringMatching(/^mirror\.yaml:1: target: 'https:\/\/x\.io' is a URL/),
+      'mirror.yaml:4: images[0].force: must be true or false',
+    ]);
+    expect(problems('target: docker-archive:/tmp/x.tar\nimages:\n  - source: a/b:1\n')).toEqual(['mirror.yaml:1: target: docker-archive: can only be a source; write to oci:DIR or oci-archive:FILE']);
+    expect(problems('- a\n- b\n')).toEqual(['mirror.yaml:1: the file must be a mapping with `target` and `images` (see the README, "Mirror sets of images")']);
+  });
+
+  it('refuses YAML syntax errors and duplicate keys with their line', () => {
+    expect(problems('target: a.io\nimages:\n  - source: x/y:1\n    source: x/z:1\n')[0]).toMatch(/^mirror\.yaml:4: Map keys must be unique/);
+    expect(problems('target: a.io\nimages: [\n', '-')[0]).toMatch(/^stdin:\d+: /);
+  });
+
+  it('refuses two entries writing the same tag', () => {
+    expect(problems('target: a.io\nimages:\n  - source: x/y:1\n  - source: z/y:1\n    repository: x/y\n')).toEqual(['mirror.yaml:4: images[1]: writes x/y:1, as images[0] (line 3) does']);
+  });
+});
