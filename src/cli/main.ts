@@ -8,6 +8,7 @@ import { redactLibraryLogs } from '../transport/library-logs.js';
 import { registerAzureCommands, type CommandRunner } from './azure-commands.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerLoginCommands } from './login.js';
+import { registerSyncCommand } from './sync-command.js';
 import { VERSION } from '../version.js';
 import { addConnectionOptions, addOutputOptions, addRequestOptions, collect, withLists } from './common-options.js';
 
@@ -128,12 +129,15 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
     await task({ console, stdout, env, signal: controller.signal, stdin: io.stdin });
   };
   registerAzureCommands(program, runCommand);
+  registerSyncCommand(program, runCommand);
   registerLoginCommands(program, runCommand);
   registerCompletionCommand(program, stdout);
   // On a failure, -o json prints one error object on stdout; people's words stay on stderr.
   const fail = (err: unknown, code: number): number => {
     console.error(err);
-    if (json) stdout.write(jsonText(errorJson(err, code)));
+    // A command that printed its own result object (sync) says so: one object on stdout, not two.
+    const reported = typeof err === 'object' && err !== null && 'reported' in err;
+    if (json && !reported) stdout.write(jsonText(errorJson(err, code)));
     return code;
   };
   try {

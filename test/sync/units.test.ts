@@ -26,8 +26,8 @@ describe('tag selection', () => {
     expect(selectTags({ kind: 'match', regex: 'alpine$|^1\\.27$', semver: '1.27.x' }, TAGS)).toEqual(['1.27']);
   });
 
-  it('all keeps the source order, without repeats; a list is taken as written', () => {
-    expect(selectTags({ kind: 'all' }, [...TAGS, 'latest'])).toEqual(TAGS);
+  it('all sorts naturally, without repeats; a list is taken as written', () => {
+    expect(selectTags({ kind: 'all' }, ['1.10', 'b', '1.9', 'a', '1.9'])).toEqual(['1.9', '1.10', 'a', 'b']);
     expect(selectTags({ kind: 'list', tags: ['x', 'x', 'y'] }, [])).toEqual(['x', 'y']);
   });
 });

@@ -43,8 +43,8 @@ export function needsTagList(selector: TagSelector): boolean {
 }
 
 /**
- * The tags to copy out of those the source lists, in the source's order; versions in version
- * order (oldest first) when a range chose them, so a log reads like a release history.
+ * The tags to copy out of those the source lists, in natural order; versions in version order
+ * (oldest first) when a range chose them, so a log reads like a release history.
  */
 export function selectTags(selector: TagSelector, available: string[]): string[] {
   switch (selector.kind) {
@@ -53,7 +53,7 @@ export function selectTags(selector: TagSelector, available: string[]): string[]
     case 'digest':
       return selector.tag ? [selector.tag] : [];
     case 'all':
-      return [...new Set(available)];
+      return byName([...new Set(available)]);
     case 'match': {
       const regex = selector.regex === undefined ? undefined : new RegExp(selector.regex, 'u');
       const range = selector.semver;
@@ -63,10 +63,15 @@ export function selectTags(selector: TagSelector, available: string[]): string[]
         const v = tagVersion(tag);
         return v !== undefined && semver.satisfies(v, range);
       });
-      if (range === undefined) return chosen;
+      if (range === undefined) return byName(chosen);
       return chosen.sort((a, b) => semver.compare(tagVersion(a)!, tagVersion(b)!) || a.localeCompare(b));
     }
   }
+}
+
+/** Registries list tags in their own order: a natural sort (1.9 before 1.10) makes runs comparable. */
+function byName(tags: string[]): string[] {
+  return tags.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
 /** How a selector reads in messages and the plan. */

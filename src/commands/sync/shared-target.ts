@@ -9,6 +9,8 @@ import type { BlobSource, FetchedManifest, ManifestHead, MountResult, PushBlobOp
 
 interface Claim {
   repository: string;
+  /** Other repositories the blob was mounted into, once each. */
+  mounts: Map<string, Promise<boolean>>;
   /** True once the blob is in `repository`; false when that copy failed (others then copy it themselves). */
   done: Promise<boolean>;
   settle(ok: boolean): void;
@@ -29,6 +31,7 @@ export class BlobLedger {
     let settled = false;
     const claim: Claim = {
       repository,
+      mounts: new Map(),
       done,
       settle: (ok) => {
         if (settled) return;
@@ -109,8 +112,14 @@ export class SharedTarget implements Storage {
       const ok = await whileNotAborted(known.done, signal);
       if (ok && known.repository === repository) return true;
       if (ok) {
-        const mounted = await this.mountFrom(repository, digest, known.repository, signal, budget);
-        if (mounted) return true;
+        // Two images of one repository that need the blob mount it once.
+        let mounting = known.mounts.get(repository);
+        if (!mounting) {
+          mounting = this.mountFrom(repository, digest, known.repository, signal, budget);
+          known.mounts.set(repository, mounting);
+          mounting.then((mounted) => mounted || known.mounts.delete(repository), () => known.mounts.delete(repository));
+        }
+        if (await mounting) return true;
       }
     }
     const key = `${repository}\n${digest}`;
