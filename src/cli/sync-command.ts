@@ -11,6 +11,7 @@ export function registerSyncCommand(program: Command, run: CommandRunner): void 
     .command('sync')
     .description('mirror the images a YAML or JSON file lists into registries, in one process (see README, "Mirror sets of images")')
     .argument('<file>', 'the sync file; - reads standard input')
+    .option('--target <registry>', "the target of entries that name none, instead of the file's: an ACR name, a login server, a resource ID, or oci:DIR / oci-archive:FILE")
     .addOption(new Option('-o, --output <format>', 'output format: text on stderr, or one json object on stdout with a record per entry').choices(['text', 'json']).default('text'))
     .option('--dry-run', 'check the file, choose the tags and plan every image; write nothing')
     .option('--fail-fast', 'stop at the first failure (default: the other entries still run)')

@@ -67,7 +67,8 @@ images:
     tags: ["1"]
   - source: postgres
     tags: {semver: "latest"}
-  - source: node:20
+  - source: node
+    tags: ["20"]
     platforms: [linux]
     maxManifests: 0
     repository: mirror/node:20
@@ -79,9 +80,9 @@ images:
       expect.stringMatching(/^mirror\.yaml:7: images\[2\]\.tags: docker\.io\/library\/redis|^mirror\.yaml:7: images\[2\]\.tags: redis is a repository/),
       "mirror.yaml:10: images[3].tags: the source names its tag already; give a repository as source to choose tags here",
       "mirror.yaml:12: images[4].tags.semver: 'latest' is not a semver range (e.g. \">=1.25 <2\", \"^3.20\", \"1.27.x\")",
-      "mirror.yaml:16: images[5].repository: 'mirror/node:20' takes a repository name only; tags come from `tags`",
-      'mirror.yaml:15: images[5].maxManifests: must be a whole number of at least 1',
-      "mirror.yaml:14: images[5].platforms[0]: 'linux' is not a platform: write os/arch or os/arch/variant (linux/arm64/v8)",
+      "mirror.yaml:17: images[5].repository: 'mirror/node:20' takes a repository name only here; tags come from `tags` (repo:tag goes with a source that names one tag or digest)",
+      'mirror.yaml:16: images[5].maxManifests: must be a whole number of at least 1',
+      "mirror.yaml:15: images[5].platforms[0]: 'linux' is not a platform: write os/arch or os/arch/variant (linux/arm64/v8)",
     ]);
   });
 
@@ -99,6 +100,13 @@ images:
   it('refuses YAML syntax errors and duplicate keys with their line', () => {
     expect(problems('target: a.io\nimages:\n  - source: x/y:1\n    source: x/z:1\n')[0]).toMatch(/^mirror\.yaml:4: Map keys must be unique/);
     expect(problems('target: a.io\nimages: [\n', '-')[0]).toMatch(/^stdin:\d+: /);
+  });
+
+  it('takes repo:tag for an entry of one image, and --target over the file\'s target', () => {
+    const c = parseSyncConfig('target: a.io\nimages:\n  - source: debian:bookworm-slim\n    repository: mirror/debian:12\n  - source: x/y:1\n    target: oci:/tmp/l\n', 'm.yaml', { target: '127.0.0.1:5000' });
+    expect(c.entries.map((e) => [e.target, e.repository, e.targetTag])).toEqual([['127.0.0.1:5000', 'mirror/debian', '12'], ['oci:/tmp/l', 'x/y', undefined]]);
+    expect(problems('images:\n  - source: x/y:1\n', 'm.yaml')).toEqual(['m.yaml:2: images[0].target: no target: give `target` at the top of the file or in the entry']);
+    expect(() => parseSyncConfig('images:\n  - source: x/y:1\n', 'm.yaml', { target: 'https://a' })).toThrow(/m\.yaml:1: --target: 'https:\/\/a' is a URL/);
   });
 
   it('refuses two entries writing the same tag', () => {

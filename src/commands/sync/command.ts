@@ -19,6 +19,8 @@ import { syncEntries } from './run.js';
 import { printSyncSummary, syncResultJson } from './report.js';
 
 export interface SyncOptions {
+  /** --target: replaces the file's default target. */
+  target?: string;
   output: 'text' | 'json';
   dryRun?: boolean;
   failFast?: boolean;
@@ -42,14 +44,14 @@ export class SyncIncomplete extends AcrImportError {
   readonly reported = true;
 }
 
-export async function readSyncFile(file: string, stdin: NodeJS.ReadableStream | undefined): Promise<SyncConfig> {
+export async function readSyncFile(file: string, stdin: NodeJS.ReadableStream | undefined, target?: string): Promise<SyncConfig> {
   let body: string;
   try {
     body = file === '-' ? await text(stdin ?? process.stdin) : await readFile(file, 'utf8');
   } catch (err) {
     throw usageError(`Cannot read the sync file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`);
   }
-  return parseSyncConfig(body, file);
+  return parseSyncConfig(body, file, { target });
 }
 
 export async function runSync(file: string, o: SyncOptions, ctx: RunContext, config?: SyncConfig): Promise<void> {
@@ -61,7 +63,7 @@ export async function runSync(file: string, o: SyncOptions, ctx: RunContext, con
   const cloud = chooseCloud(o.cloud, ctx.env);
   const timeoutMs = wholeNumber(o.timeout, '--timeout', 1) * 1000;
   const retries = wholeNumber(o.retries, '--retries', 0);
-  const checked = config ?? (await readSyncFile(file, ctx.stdin));
+  const checked = config ?? (await readSyncFile(file, ctx.stdin, o.target));
 
   const transport = new Transport({
     userAgent: USER_AGENT,

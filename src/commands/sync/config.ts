@@ -4,7 +4,7 @@
 // schema/sync-config.schema.json describes the same shape for editors.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { usageError } from '../../errors.js';
-import { parseReference, validateRepository, validateTag, type ImageReference } from '../../oci/reference.js';
+import { parseReference, parseTargetImage, validateRepository, validateTag, type ImageReference } from '../../oci/reference.js';
 import { parseStorageSpec } from '../../content/transports.js';
 import { loginServerFor } from '../../cli/targets.js';
 import { CLOUDS } from '../../providers/azure/cloud.js';
@@ -38,6 +38,8 @@ export interface SyncEntry extends EntryOptions {
   target: string;
   /** The target repository (default: the source's path). */
   repository: string;
+  /** The target tag, when `repository` gives one (an entry of one image); else each source tag. */
+  targetTag?: string;
 }
 
 export interface SyncConfig {
@@ -67,8 +69,11 @@ class Problems {
   }
 }
 
-/** Parses and checks a sync file's text; `file` names it in messages ('-' reads as 'stdin'). */
-export function parseSyncConfig(text: string, file: string): SyncConfig {
+/**
+ * Parses and checks a sync file's text; `file` names it in messages ('-' reads as 'stdin').
+ * `target` (the command's --target) replaces the file's default target.
+ */
+export function parseSyncConfig(text: string, file: string, options: { target?: string } = {}): SyncConfig {
   const name = file === '-' ? 'stdin' : file;
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -81,8 +86,10 @@ export function parseSyncConfig(text: string, file: string): SyncConfig {
     throw fail(p);
   }
   checkKnown(p, root, TOP_FIELDS, '');
-  const defaultTarget = optionalString(p, root, 'target', 'target');
-  if (defaultTarget !== undefined) checkTarget(p, root.get('target', true) as YamlNode, 'target', defaultTarget);
+  const fileTarget = optionalString(p, root, 'target', 'target');
+  if (fileTarget !== undefined && options.target === undefined) checkTarget(p, root.get('target', true) as YamlNode, 'target', fileTarget);
+  if (options.target !== undefined) check(p, undefined, '--target', () => checkTargetValue(options.target!, '--target'));
+  const defaultTarget = options.target ?? fileTarget;
   const defaultsNode = root.get('defaults', true) as YamlNode | undefined;
   let defaults: EntryOptions = { force: false, includeForeignLayers: false, platforms: [], referrers: false, referrerArtifactTypes: [] };
   if (defaultsNode !== undefined) {
@@ -108,9 +115,9 @@ export function parseSyncConfig(text: string, file: string): SyncConfig {
   for (const e of entries) {
     if (e.tags.kind !== 'list') continue;
     for (const t of e.tags.tags) {
-      const key = `${e.target}\n${e.repository}:${t}`;
+      const key = `${e.target}\n${e.repository}:${e.targetTag ?? t}`;
       const first = seen.get(key);
-      if (first && first !== e) p.list.push(`${name}:${e.line}: images[${e.index}]: writes ${e.repository}:${t}, as images[${first.index}] (line ${first.line}) does`);
+      if (first && first !== e) p.list.push(`${name}:${e.line}: images[${e.index}]: writes ${e.repository}:${e.targetTag ?? t}, as images[${first.index}] (line ${first.line}) does`);
       else seen.set(key, e);
     }
   }
@@ -181,20 +188,23 @@ function check(p: Problems, node: YamlNode | undefined, field: string, fn: () =>
 }
 
 function checkTarget(p: Problems, node: YamlNode, field: string, value: string): void {
-  check(p, node, field, () => {
-    if (looksLikeResourceId(value)) {
-      if (!parseRegistryResourceId(value)) throw new Error(`'${value}' is not a container registry resource ID`);
-      return;
-    }
-    const spec = parseStorageSpec(value, field);
-    if (spec.transport === 'docker-archive') throw new Error('docker-archive: can only be a source; write to oci:DIR or oci-archive:FILE');
-    if (spec.transport !== 'registry') {
-      if (spec.name !== undefined || (spec.transport === 'oci' && spec.digest)) throw new Error(`${value} takes no image name: each image goes in under its repository and tag`);
-      return;
-    }
-    // The cloud only adds a suffix to a bare name: any cloud tells whether the name is valid.
-    loginServerFor(value, CLOUDS.azurecloud!);
-  });
+  check(p, node, field, () => checkTargetValue(value, field));
+}
+
+/** A target as -n takes it: an ACR name, a login server, a resource ID, or an oci:/oci-archive: file. */
+function checkTargetValue(value: string, field: string): void {
+  if (looksLikeResourceId(value)) {
+    if (!parseRegistryResourceId(value)) throw new Error(`'${value}' is not a container registry resource ID`);
+    return;
+  }
+  const spec = parseStorageSpec(value, field);
+  if (spec.transport === 'docker-archive') throw new Error('docker-archive: can only be a source; write to oci:DIR or oci-archive:FILE');
+  if (spec.transport !== 'registry') {
+    if (spec.name !== undefined || (spec.transport === 'oci' && spec.digest)) throw new Error(`${value} takes no image name: each image goes in under its repository and tag`);
+    return;
+  }
+  // The cloud only adds a suffix to a bare name: any cloud tells whether the name is valid.
+  loginServerFor(value, CLOUDS.azurecloud!);
 }
 
 function entryOptions(p: Problems, map: YAMLMap, where: string, base: EntryOptions): EntryOptions {
@@ -255,19 +265,24 @@ function parseEntry(p: Problems, node: YamlNode, where: string, index: number, d
   if (targetNode !== undefined && target !== undefined) checkTarget(p, targetNode, `${where}.target`, target);
   if (target === undefined && targetNode === undefined) p.add(node, `${where}.target`, 'no target: give `target` at the top of the file or in the entry');
 
-  const repository = optionalString(p, node, 'repository', `${where}.repository`);
+  const tags = source && sourceText !== undefined ? tagSelector(p, node, where, sourceText, source) : undefined;
+  let repository = optionalString(p, node, 'repository', `${where}.repository`);
+  let targetTag: string | undefined;
   const repositoryNode = node.get('repository', true) as YamlNode | undefined;
   if (repository !== undefined) {
+    const given = repository;
     check(p, repositoryNode, `${where}.repository`, () => {
-      if (repository.includes(':') || repository.includes('@')) throw new Error(`'${repository}' takes a repository name only; tags come from \`tags\``);
-      validateRepository(repository);
+      // repo:tag, as -t takes it, for an entry of one image (the source names its tag or digest).
+      const oneImage = tags?.kind === 'digest' || (tags?.kind === 'list' && !node.has('tags'));
+      if (given.includes(':') && oneImage) ({ repository, tag: targetTag } = parseTargetImage(given));
+      else if (given.includes(':') || given.includes('@')) throw new Error(`'${given}' takes a repository name only here; tags come from \`tags\` (repo:tag goes with a source that names one tag or digest)`);
+      else validateRepository(given);
     });
   }
 
-  const tags = source && sourceText !== undefined ? tagSelector(p, node, where, sourceText, source) : undefined;
   const options = entryOptions(p, node, where, defaults);
   if (p.list.length > before || !source || !tags || target === undefined) return undefined;
-  return { index, line: p.lineOf(node), sourceText: sourceText!, source, tags, target, repository: repository ?? source.repository, ...options };
+  return { index, line: p.lineOf(node), sourceText: sourceText!, source, tags, target, repository: repository ?? source.repository, ...(targetTag ? { targetTag } : {}), ...options };
 }
 
 /** `tags:` or the source's own tag or digest; a repository alone needs `tags:`. */

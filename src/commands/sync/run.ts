@@ -121,7 +121,8 @@ async function copyImage(entry: SyncEntry, tag: string | undefined, o: EntryCont
   const [source, target] = await Promise.all([e.sides.source(entry.source), e.sides.target(entry.target)]);
   const shared = new SharedTarget(target.storage, target.ledger);
   const reference = entry.tags.kind === 'digest' ? entry.tags.digest : tag!;
-  const targets: ImportTarget[] = [tag === undefined ? { repository: entry.repository } : { repository: entry.repository, tag }];
+  const targetTag = entry.targetTag ?? tag;
+  const targets: ImportTarget[] = [targetTag === undefined ? { repository: entry.repository } : { repository: entry.repository, tag: targetTag }];
   try {
     const plan = await planImport(source.storage, shared, {
       sourceRepository: entry.source.repository,
