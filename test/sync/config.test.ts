@@ -1,4 +1,7 @@
 // The sync file: what it accepts, and the file:line:field of every problem it refuses.
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseSyncConfig } from '../../src/commands/sync/config.js';
 import { AcrImportError, EXIT_CODES } from '../../src/errors.js';
@@ -111,5 +114,27 @@ images:
 
   it('refuses two entries writing the same tag', () => {
     expect(problems('target: a.io\nimages:\n  - source: x/y:1\n  - source: z/y:1\n    repository: x/y\n')).toEqual(['mirror.yaml:4: images[1]: writes x/y:1, as images[0] (line 3) does']);
+  });
+});
+
+describe('schema/sync-config.schema.json', () => {
+  const schema = JSON.parse(readFileSync(new URL('../../schema/sync-config.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+
+  it('describes the files acr-import takes: the examples and the issue\'s shape', () => {
+    for (const file of ['mirror.yaml']) {
+      const value = parse(readFileSync(new URL(`../../examples/${file}`, import.meta.url), 'utf8')) as unknown;
+      expect(validate(value), JSON.stringify(validate.errors)).toBe(true);
+    }
+    const shape = { target: 'myregistry', defaults: { force: true }, images: [{ source: 'nginx', tags: { semver: '>=1.25 <2' }, platforms: ['linux/amd64'], referrers: { artifactTypes: ['x'] } }, { source: 'a/b', tags: 'all' }] };
+    expect(validate(shape), JSON.stringify(validate.errors)).toBe(true);
+    expect(() => parseSyncConfig(JSON.stringify(shape), 'x.json')).not.toThrow();
+  });
+
+  it('refuses what the parser refuses for its shape: unknown fields, wrong types', () => {
+    for (const bad of [{ images: [{ source: 'a/b:1', tag: '1' }] }, { images: [{ source: 'a/b:1', force: 'yes' }] }, { images: [] }, { target: 'x', images: [{ source: 'a/b', tags: 'some' }] }, { images: [{ source: 'a/b:1' }], extra: 1 }]) {
+      expect(validate(bad), JSON.stringify(bad)).toBe(false);
+      expect(() => parseSyncConfig(JSON.stringify(bad), 'x.json', { target: 'x.io' }), JSON.stringify(bad)).toThrow(/The sync file has/);
+    }
   });
 });
