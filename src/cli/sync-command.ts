@@ -17,7 +17,7 @@ export function registerSyncCommand(program: Command, run: CommandRunner): void 
     .option('--fail-fast', 'stop at the first failure (default: the other entries still run)')
     .option('--shard <i/n>', 'take only the entries of shard I of N (by a hash of source and target: stable when entries are added)')
     .option('--concurrency <n>', 'parallel blob transfers, across every image of the run', '8')
-    .option('--parallel <n>', 'images planned or copied at once', '4')
+    .option('--parallel <n>', 'images planned or copied at once', '8')
     .option('--rate-limit-reserve <n>', 'pulls to leave unspent on registries that report a pull limit (Docker Hub)', '0')
     .addOption(new Option('--source-auth-mode <mode>', 'source sign-in: auto, entra, docker (environment, docker config) or anonymous').choices(AUTH_MODES).default('auto'))
     .addOption(new Option('--target-auth-mode <mode>', 'target sign-in: auto, entra, docker or anonymous').choices(AUTH_MODES).default('auto'))
