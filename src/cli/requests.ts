@@ -6,6 +6,8 @@ import type { ConnectionRequest } from '../commands/context.js';
 import type { ImportRequest } from '../commands/import.js';
 import type { ServerSideImportRequest } from '../commands/import-server-side.js';
 import type { ShowManifestsRequest } from '../commands/show-manifests.js';
+import type { SyncRequest } from '../commands/sync/command.js';
+import { parseShard } from '../commands/sync/shard.js';
 import { explicitTargets } from '../commands/targets.js';
 import { formatStorageSpec, parseStorageSpec } from '../content/transports.js';
 import type { Console } from '../output/console.js';
@@ -115,6 +117,26 @@ export function showManifestsRequest(registry: string, repository: ShowManifests
     authMode: (o.authMode ?? 'auto') as AuthMode,
     subscription: text(o.subscription),
     output: output(o.output),
+    connection: connectionRequest(o, env, console),
+  };
+}
+
+/** `sync FILE`. */
+export function syncRequest(file: string, o: Options, env: NodeJS.ProcessEnv, console: Console): SyncRequest {
+  return {
+    file,
+    target: text(o.target),
+    output: output(o.output),
+    dryRun: Boolean(o.dryRun),
+    failFast: Boolean(o.failFast),
+    shard: o.shard === undefined ? undefined : parseShard(String(o.shard)),
+    concurrency: o.concurrency as number,
+    parallel: o.parallel as number,
+    rateLimitReserve: o.rateLimitReserve as number,
+    serverSide: Boolean(o.serverSide),
+    sourceAuthMode: (o.sourceAuthMode ?? 'auto') as AuthMode,
+    targetAuthMode: (o.targetAuthMode ?? 'auto') as AuthMode,
+    subscription: text(o.subscription),
     connection: connectionRequest(o, env, console),
   };
 }

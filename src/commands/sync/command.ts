@@ -4,39 +4,39 @@
 import { text } from 'node:stream/consumers';
 import { readFile } from 'node:fs/promises';
 import { AcrImportError, usageError } from '../../errors.js';
-import { chooseCloud } from '../../providers/azure/cloud.js';
-import { AzureSession, type AuthMode } from '../../providers/azure/session.js';
-import { Transport } from '../../transport/http.js';
-import { skipTlsVerifyHosts } from '../../cli/skip-tls-verify.js';
+import type { AuthMode } from '../../auth/keychain.js';
 import { jsonText } from '../../output/json-result.js';
-import { USER_AGENT } from '../../version.js';
-import type { RunContext } from '../import.js';
+import { createTransport, type CommandContext, type ConnectionRequest } from '../context.js';
+import { RegistryAccess } from '../registry-access.js';
 import { parseSyncConfig, type SyncConfig } from './config.js';
-import { parseShard } from './shard.js';
+import type { Shard } from './shard.js';
 import { PullBudget } from './rate-limit.js';
 import { SyncSides } from './sides.js';
 import { syncEntries } from './run.js';
 import { printSyncSummary, syncResultJson } from './report.js';
 
-export interface SyncOptions {
+/** `sync FILE`, as src/cli/requests.ts makes it from the flags. */
+export interface SyncRequest {
+  /** The sync file; '-' is standard input. */
+  file: string;
   /** --target: replaces the file's default target. */
   target?: string;
   output: 'text' | 'json';
-  dryRun?: boolean;
-  failFast?: boolean;
-  shard?: string;
-  concurrency: string;
-  parallel: string;
-  rateLimitReserve: string;
-  sourceAuthMode?: AuthMode;
-  targetAuthMode?: AuthMode;
+  dryRun: boolean;
+  failFast: boolean;
+  shard?: Shard;
+  /** Blob transfers in flight across the run. */
+  concurrency: number;
+  /** Images planned or copied at once. */
+  parallel: number;
+  /** Pulls left unspent where a registry reports a limit. */
+  rateLimitReserve: number;
+  /** Each image imported by ACR itself (ARM importImage). */
+  serverSide: boolean;
+  sourceAuthMode: AuthMode;
+  targetAuthMode: AuthMode;
   subscription?: string;
-  insecureRegistry: string[];
-  skipTlsVerify: string[];
-  cloud?: string;
-  timeout: string;
-  retries: string;
-  debug?: boolean;
+  connection: ConnectionRequest;
 }
 
 /** The exit code says some entries failed or were skipped; the results have been printed already. */
@@ -54,34 +54,18 @@ export async function readSyncFile(file: string, stdin: NodeJS.ReadableStream | 
   return parseSyncConfig(body, file, { target });
 }
 
-export async function runSync(file: string, o: SyncOptions, ctx: RunContext, config?: SyncConfig): Promise<void> {
+export async function runSync(o: SyncRequest, ctx: CommandContext, config?: SyncConfig): Promise<void> {
   const c = ctx.console;
-  const concurrency = wholeNumber(o.concurrency, '--concurrency', 1);
-  const parallel = wholeNumber(o.parallel, '--parallel', 1);
-  const reserve = wholeNumber(o.rateLimitReserve, '--rate-limit-reserve', 0);
-  const shard = o.shard === undefined ? undefined : parseShard(o.shard);
-  const cloud = chooseCloud(o.cloud, ctx.env);
-  const timeoutMs = wholeNumber(o.timeout, '--timeout', 1) * 1000;
-  const retries = wholeNumber(o.retries, '--retries', 0);
-  const checked = config ?? (await readSyncFile(file, ctx.stdin, o.target));
-
-  const transport = new Transport({
-    userAgent: USER_AGENT,
-    insecureRegistries: o.insecureRegistry,
-    skipTlsVerify: skipTlsVerifyHosts(o.skipTlsVerify ?? [], cloud, ctx.env, c),
-    timeoutMs,
-    retry: { maxAttempts: retries + 1 },
-    connectionsPerHost: Math.max(16, concurrency * 2),
-    debug: o.debug ? (line) => c.debug(line) : undefined,
-  });
-  const budget = new PullBudget(reserve);
+  const checked = config ?? (await readSyncFile(o.file, ctx.stdin, o.target));
+  const transport = createTransport(o.connection, ctx, { connectionsPerHost: Math.max(16, o.concurrency * 2) });
+  const budget = new PullBudget(o.rateLimitReserve);
   transport.observe({ onResponse: (req, res) => budget.observe(new URL(req.url).host, res.headers) });
-  const azure = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
-  const sides = new SyncSides({ transport, azure, console: c, env: ctx.env, budget, sourceAuthMode: o.sourceAuthMode, targetAuthMode: o.targetAuthMode });
+  const registries = new RegistryAccess({ transport, env: ctx.env, console: c, cloud: o.connection.cloud, subscription: o.subscription, signal: ctx.signal });
+  const sides = new SyncSides({ transport, registries, console: c, env: ctx.env, budget, sourceAuthMode: o.sourceAuthMode, targetAuthMode: o.targetAuthMode });
   let result;
   try {
     c.info(`Syncing ${checked.entries.length} entr${checked.entries.length === 1 ? 'y' : 'ies'} from ${checked.file}${o.dryRun ? ' (dry run)' : ''}`);
-    result = await syncEntries(checked, { shard, dryRun: Boolean(o.dryRun), failFast: Boolean(o.failFast), concurrency, parallel }, { sides, transport, budget, console: c, signal: ctx.signal });
+    result = await syncEntries(checked, { shard: o.shard, dryRun: o.dryRun, failFast: o.failFast, concurrency: o.concurrency, parallel: o.parallel }, { sides, transport, budget, console: c, signal: ctx.signal });
   } finally {
     await sides.close(!ctx.signal.aborted && !o.dryRun, ctx.signal).finally(() => transport.close().catch(() => undefined));
   }
@@ -93,10 +77,4 @@ export async function runSync(file: string, o: SyncOptions, ctx: RunContext, con
       hint: 'Run the same command again to retry what did not sync: what is in place costs only HEAD requests.',
     });
   }
-}
-
-function wholeNumber(value: string, flag: string, min: number): number {
-  const n = Number(value);
-  if (!String(value).trim() || !Number.isInteger(n) || n < min) throw usageError(`${flag} must be a whole number of at least ${min}, not '${value}'.`);
-  return n;
 }

@@ -6,10 +6,9 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNo
 import { usageError } from '../../errors.js';
 import { parseReference, parseTargetImage, validateRepository, validateTag, type ImageReference } from '../../oci/reference.js';
 import { parseStorageSpec } from '../../content/transports.js';
-import { loginServerFor } from '../../cli/targets.js';
-import { CLOUDS } from '../../providers/azure/cloud.js';
+import { CLOUDS, loginServerFor } from '../../providers/azure/cloud.js';
 import { looksLikeResourceId, parseRegistryResourceId } from '../../providers/azure/arm.js';
-import { parseSize } from '../../cli/parse.js';
+import { parseSize } from '../../text/size.js';
 import { regexProblem, semverRangeProblem, type TagSelector } from './select-tags.js';
 
 /** Per-entry settings that mirror the import flags; `defaults:` sets them for every entry. */

@@ -1,18 +1,18 @@
 // The registries and files a sync reads and writes, each opened once for the whole run: one
 // sign-in, one authenticator (and so one token cache) per registry and side, whatever the number
 // of entries that use it; one transport (one connection pool per host) under all of them.
-import { AzureSession, type AuthMode } from '../../providers/azure/session.js';
 import { RegistryClient } from '../../content/registry/client.js';
 import { RegistryStorage } from '../../content/registry/storage.js';
 import { openFileTarget } from '../../content/open.js';
 import { parseStorageSpec } from '../../content/transports.js';
 import type { ReadOnlyStorage, Storage } from '../../content/storage.js';
-import { environmentSecret } from '../../auth/keychain.js';
+import { environmentSecret, type AuthMode } from '../../auth/keychain.js';
 import type { Transport } from '../../transport/http.js';
 import type { Console } from '../../output/console.js';
 import type { ImageReference } from '../../oci/reference.js';
 import { MeteredSource, type PullBudget } from './rate-limit.js';
 import { BlobLedger } from './shared-target.js';
+import type { RegistryAccess } from '../registry-access.js';
 
 export interface SourceSide {
   /** Manifest GETs paid from the pull budget. */
@@ -31,12 +31,13 @@ export interface TargetSide {
 
 export interface SidesOptions {
   transport: Transport;
-  azure: AzureSession;
+  /** Names → login servers and sign-ins (Azure only where a registry needs it). */
+  registries: RegistryAccess;
   console: Console;
   env: NodeJS.ProcessEnv;
   budget: PullBudget;
-  sourceAuthMode?: AuthMode;
-  targetAuthMode?: AuthMode;
+  sourceAuthMode: AuthMode;
+  targetAuthMode: AuthMode;
 }
 
 export class SyncSides {
@@ -52,7 +53,7 @@ export class SyncSides {
     if (!side) {
       side = (async () => {
         this.warnIgnored('source', ref.registry);
-        const cred = await this.o.azure.signIn('source', ref.registry, ref.host, {}, this.o.sourceAuthMode);
+        const cred = await this.o.registries.signIn('source', ref.registry, ref.host, {}, this.o.sourceAuthMode, undefined);
         this.o.console.debug(`source ${ref.registry}: credentials from ${cred.from}`);
         const client = new RegistryClient(this.o.transport, ref.registry, ref.host, cred.credential);
         const storage = new MeteredSource(new RegistryStorage(client), this.o.budget, new URL(client.baseUrl).host);
@@ -70,9 +71,9 @@ export class SyncSides {
       side = (async (): Promise<TargetSide> => {
         const parsed = parseStorageSpec(spec, 'target');
         if (parsed.transport !== 'registry') return { storage: await openFileTarget(parsed), name: spec, ledger: new BlobLedger(), file: true };
-        const server = (await this.o.azure.resolveRegistry(spec, 'target')).loginServer;
+        const server = await this.o.registries.loginServer(spec, 'target');
         this.warnIgnored('target', server);
-        const cred = await this.o.azure.signIn('target', server, server, {}, this.o.targetAuthMode);
+        const cred = await this.o.registries.signIn('target', server, server, {}, this.o.targetAuthMode, undefined);
         this.o.console.debug(`target ${server}: credentials from ${cred.from}`);
         return { storage: new RegistryStorage(new RegistryClient(this.o.transport, server, server, cred.credential)), name: server, ledger: new BlobLedger(), file: false };
       })();
