@@ -65,7 +65,10 @@ export async function runSync(o: SyncRequest, ctx: CommandContext, config?: Sync
   let result;
   try {
     c.info(`Syncing ${checked.entries.length} entr${checked.entries.length === 1 ? 'y' : 'ies'} from ${checked.file}${o.dryRun ? ' (dry run)' : ''}`);
-    result = await syncEntries(checked, { shard: o.shard, dryRun: o.dryRun, failFast: o.failFast, concurrency: o.concurrency, parallel: o.parallel }, { sides, transport, budget, console: c, signal: ctx.signal });
+    const engine = o.serverSide
+      ? { engine: 'server-side' as const, copy: (await import('./server-side.js')).serverSideCopier(await registries.azure(), { dryRun: o.dryRun, env: ctx.env }) }
+      : {};
+    result = await syncEntries(checked, { shard: o.shard, dryRun: o.dryRun, failFast: o.failFast, concurrency: o.concurrency, parallel: o.parallel }, { sides, transport, budget, console: c, signal: ctx.signal, ...engine });
   } finally {
     await sides.close(!ctx.signal.aborted && !o.dryRun, ctx.signal).finally(() => transport.close().catch(() => undefined));
   }

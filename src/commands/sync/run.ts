@@ -35,7 +35,16 @@ export interface SyncEngine {
   budget: PullBudget;
   console: Console;
   signal: AbortSignal;
+  /** How one image is copied: here (the default), or by ACR itself (server-side.ts). */
+  copy?: ImageCopier;
+  engine?: SyncResult['engine'];
 }
+
+/** What copying one image came to (the tag and time are added by the caller). */
+export type ImageOutcome = Omit<TagResult, 'tag' | 'durationMs'>;
+
+/** Copies one image of an entry: `tag` is the source tag, undefined for an untagged digest. */
+export type ImageCopier = (entry: SyncEntry, tag: string | undefined, signal: AbortSignal) => Promise<ImageOutcome>;
 
 /** Runs the entries of this shard; never throws for one entry's failure (the results say it). */
 export async function syncEntries(config: SyncConfig, o: SyncRunOptions, e: SyncEngine): Promise<SyncResult> {
@@ -49,7 +58,7 @@ export async function syncEntries(config: SyncConfig, o: SyncRunOptions, e: Sync
   return {
     file: config.file,
     dryRun: o.dryRun,
-    engine: 'client-side',
+    engine: e.engine ?? 'client-side',
     shard: o.shard ?? null,
     entries: results,
     totals: totalsOf(results),
@@ -98,7 +107,7 @@ async function syncEntry(entry: SyncEntry, o: EntryContext, e: SyncEngine): Prom
         return full;
       };
       try {
-        const r = await o.scheduler.run((signal) => copyImage(entry, tag, o, e, signal));
+        const r = await o.scheduler.run((signal) => (e.copy ? e.copy(entry, tag, signal) : copyImage(entry, tag, o, e, signal)));
         if (isStopped(r)) return done({ status: 'skipped', error: { kind: 'interrupted', message: r.reason } });
         return done(r);
       } catch (err) {
@@ -114,15 +123,12 @@ async function syncEntry(entry: SyncEntry, o: EntryContext, e: SyncEngine): Prom
   return r;
 }
 
-type ImageOutcome = Omit<TagResult, 'tag' | 'durationMs'>;
-
 /** One image: planned (HEADs first: an image in place costs nothing more), then copied. */
 async function copyImage(entry: SyncEntry, tag: string | undefined, o: EntryContext, e: SyncEngine, signal: AbortSignal): Promise<ImageOutcome> {
   const [source, target] = await Promise.all([e.sides.source(entry.source), e.sides.target(entry.target)]);
   const shared = new SharedTarget(target.storage, target.ledger);
-  const reference = entry.tags.kind === 'digest' ? entry.tags.digest : tag!;
-  const targetTag = entry.targetTag ?? tag;
-  const targets: ImportTarget[] = [targetTag === undefined ? { repository: entry.repository } : { repository: entry.repository, tag: targetTag }];
+  const reference = sourceReferenceOf(entry, tag);
+  const targets = targetsOf(entry, tag);
   try {
     const plan = await planImport(source.storage, shared, {
       sourceRepository: entry.source.repository,
@@ -145,4 +151,15 @@ async function copyImage(entry: SyncEntry, tag: string | undefined, o: EntryCont
   } finally {
     shared.release();
   }
+}
+
+/** Where one image of an entry goes: its repository, tagged as the source (or as `repository` says), or untagged. */
+export function targetsOf(entry: SyncEntry, tag: string | undefined): ImportTarget[] {
+  const targetTag = entry.targetTag ?? tag;
+  return [targetTag === undefined ? { repository: entry.repository } : { repository: entry.repository, tag: targetTag }];
+}
+
+/** The reference an image of an entry is read by: its digest, or the tag. */
+export function sourceReferenceOf(entry: SyncEntry, tag: string | undefined): string {
+  return entry.tags.kind === 'digest' ? entry.tags.digest : tag!;
 }
