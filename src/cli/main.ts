@@ -12,7 +12,7 @@ import { registerSyncCommand } from './sync-command.js';
 import { VERSION } from '../version.js';
 import { addConnectionOptions, addOutputOptions, addRequestOptions, collect } from './common-options.js';
 import { sizeFlag, wholeNumberFlag } from './parse.js';
-import { importRequest, serverSideImportRequest } from './requests.js';
+import { allTagsRequest, importRequest, serverSideImportRequest } from './requests.js';
 import { AUTH_MODES } from '../auth/keychain.js';
 
 /** `import --help` examples, as az shows them. A test parses each one. */
@@ -77,7 +77,8 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .option('--max-manifests <n>', 'refuse images with more manifests (ACR import limit: 50, for every import)', wholeNumberFlag('--max-manifests', 1), 50)
     .option('--max-layer-size <size>', 'refuse layers larger than this, from any source (default: ACR import limit, 2GiB from public sources: well-known public registries and sources read anonymously)', sizeFlag('--max-layer-size'))
     .option('--include-foreign-layers', 'also copy foreign (non-distributable) layers from their URLs (https, public addresses only)')
-    .option('--allow-foreign-layer-host <host>', 'fetch foreign layers from this host even over http or at a private address (repeatable)', collect);
+    .option('--allow-foreign-layer-host <host>', 'fetch foreign layers from this host even over http or at a private address (repeatable)', collect)
+    .option('--all-tags', 'import every tag of --source (a repository) into the repository -t names, or its own path: a sync of one entry (see acr-import sync --help)');
   addConnectionOptions(importCommand, 'Azure cloud for bare registry names');
   importCommand
     .option('--server-side', 'let ACR run the import itself (ARM importImage, as az acr import does); signs in with Entra ID')
@@ -125,8 +126,10 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
   const program = buildProgram(async (opts) => {
     setUp(opts);
     const ctx = { console, stdout, env, signal: controller.signal, stdin: io.stdin };
-    // --server-side and the copy made here are two commands behind one set of flags.
-    if (opts.serverSide) {
+    // --server-side, the copy made here and --all-tags (a sync of one entry) are three commands behind one set of flags.
+    if (opts.allTags) {
+      await (await import('../commands/sync/command.js')).runSync(allTagsRequest(opts, env, console), ctx);
+    } else if (opts.serverSide) {
       const request = serverSideImportRequest(opts, env, console);
       await (await import('../commands/import-server-side.js')).runServerSideImport(request, ctx);
     } else {

@@ -140,3 +140,32 @@ export function syncRequest(file: string, o: Options, env: NodeJS.ProcessEnv, co
     connection: connectionRequest(o, env, console),
   };
 }
+
+/**
+ * `import --all-tags`: the one-repository shorthand of sync. Every tag of --source goes into the
+ * repository -t names (without a tag), or the source's path.
+ */
+export function allTagsRequest(o: Options, env: NodeJS.ProcessEnv, console: Console): SyncRequest {
+  const refused: [unknown, string][] = [
+    [list(o.repository).length, '--repository'],
+    [o.registry, '--registry'],
+    [o.username || o.password || o.passwordStdin || o.targetUsername || o.targetPassword || o.targetPasswordStdin, 'credential flags (use the ACR_IMPORT_* environment variables, the docker config or Entra ID)'],
+    [o.lock, '--lock'],
+    [o.wait === false, '--no-wait'],
+    [list(o.allowForeignLayerHost).length, '--allow-foreign-layer-host'],
+  ];
+  for (const [given, flag] of refused) if (given) throw usageError(`--all-tags does not take ${flag}.`);
+  const images = list(o.image);
+  if (images.length > 1 || images.some((i) => i.includes(':') || i.includes('@'))) throw usageError('With --all-tags, -t names the target repository once, without a tag: each tag keeps its name.');
+  return {
+    ...syncRequest('--all-tags', { ...o, target: o.name, parallel: o.concurrency, rateLimitReserve: 0 }, env, console),
+    allTags: {
+      source: String(o.source),
+      repository: images[0],
+      force: Boolean(o.force),
+      maxManifests: o.maxManifests as number,
+      maxLayerSize: o.maxLayerSize as number | undefined,
+      includeForeignLayers: Boolean(o.includeForeignLayers),
+    },
+  };
+}

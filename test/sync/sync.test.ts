@@ -229,4 +229,18 @@ images:
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, error: { kind: 'usage', exitCode: 2 } });
     expect(targetProxy.requests).toEqual([]);
   });
+
+  it('import --all-tags: every tag of a repository, a sync of one entry', async () => {
+    const dst = uniqueRepo('alltags');
+    const r = await cli(['import', '-n', target.host, '--source', `${open.host}/${repos.tool}`, '--all-tags', '-t', dst, '-o', 'json'], { env: env() });
+    expectExit(r, 0);
+    const out = syncJson(r);
+    expect(out.entries[0]!.tags.map((t) => t.tag)).toEqual(['edge', 'v3.19.0', 'v3.20.1', 'v3.21.0']);
+    for (const tag of ['edge', 'v3.19.0', 'v3.20.1', 'v3.21.0']) expect((await skopeoRaw(`${target.host}/${dst}:${tag}`, auth)).equals(pushed.get(`${repos.tool}:${tag}`)!.bytes), tag).toBe(true);
+    const tagged = await cli(['-n', target.host, '--source', `${open.host}/${repos.tool}:edge`, '--all-tags'], { env: env() });
+    expectExit(tagged, EXIT_CODES.usage);
+    expect(tagged.stderr).toMatch(/--all-tags copies every tag of a repository; --source .* names a tag/);
+    const withTag = await cli(['-n', target.host, '--source', `${open.host}/${repos.tool}`, '--all-tags', '-t', 'x:1'], { env: env() });
+    expectExit(withTag, EXIT_CODES.usage);
+  });
 });

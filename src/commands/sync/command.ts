@@ -8,7 +8,7 @@ import type { AuthMode } from '../../auth/keychain.js';
 import { jsonText } from '../../output/json-result.js';
 import { createTransport, type CommandContext, type ConnectionRequest } from '../context.js';
 import { RegistryAccess } from '../registry-access.js';
-import { parseSyncConfig, type SyncConfig } from './config.js';
+import { allTagsConfig, parseSyncConfig, type SyncConfig } from './config.js';
 import type { Shard } from './shard.js';
 import { PullBudget } from './rate-limit.js';
 import { SyncSides } from './sides.js';
@@ -33,6 +33,8 @@ export interface SyncRequest {
   rateLimitReserve: number;
   /** Each image imported by ACR itself (ARM importImage). */
   serverSide: boolean;
+  /** `import --all-tags`: one entry made from import's flags instead of a file (`target` is --name). */
+  allTags?: Omit<Parameters<typeof allTagsConfig>[0], 'target'>;
   sourceAuthMode: AuthMode;
   targetAuthMode: AuthMode;
   subscription?: string;
@@ -44,7 +46,7 @@ export class SyncIncomplete extends AcrImportError {
   readonly reported = true;
 }
 
-export async function readSyncFile(file: string, stdin: NodeJS.ReadableStream | undefined, target?: string): Promise<SyncConfig> {
+async function readSyncFile(file: string, stdin: NodeJS.ReadableStream | undefined, target?: string): Promise<SyncConfig> {
   let body: string;
   try {
     body = file === '-' ? await text(stdin ?? process.stdin) : await readFile(file, 'utf8');
@@ -54,9 +56,9 @@ export async function readSyncFile(file: string, stdin: NodeJS.ReadableStream | 
   return parseSyncConfig(body, file, { target });
 }
 
-export async function runSync(o: SyncRequest, ctx: CommandContext, config?: SyncConfig): Promise<void> {
+export async function runSync(o: SyncRequest, ctx: CommandContext): Promise<void> {
   const c = ctx.console;
-  const checked = config ?? (await readSyncFile(o.file, ctx.stdin, o.target));
+  const checked = o.allTags ? allTagsConfig({ ...o.allTags, target: o.target! }) : await readSyncFile(o.file, ctx.stdin, o.target);
   const transport = createTransport(o.connection, ctx, { connectionsPerHost: Math.max(16, o.concurrency * 2) });
   const budget = new PullBudget(o.rateLimitReserve);
   transport.observe({ onResponse: (req, res) => budget.observe(new URL(req.url).host, res.headers) });

@@ -4,7 +4,7 @@
 // schema/sync-config.schema.json describes the same shape for editors.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { usageError } from '../../errors.js';
-import { parseReference, parseTargetImage, validateRepository, validateTag, type ImageReference } from '../../oci/reference.js';
+import { formatReference, parseReference, parseTargetImage, validateRepository, validateTag, type ImageReference } from '../../oci/reference.js';
 import { parseStorageSpec } from '../../content/transports.js';
 import { CLOUDS, loginServerFor } from '../../providers/azure/cloud.js';
 import { looksLikeResourceId, parseRegistryResourceId } from '../../providers/azure/arm.js';
@@ -335,4 +335,37 @@ function tagSelector(p: Problems, entry: YAMLMap, where: string, sourceText: str
   }
   p.add(node, field, 'must be a list of tags, {regex: …}, {semver: …} or all');
   return undefined;
+}
+
+/**
+ * `import --all-tags`: a sync of one entry, every tag of `source` (a repository, no tag or digest)
+ * into `repository` (default: the source's path) of `target`.
+ */
+export function allTagsConfig(o: { source: string; target: string; repository?: string } & Pick<EntryOptions, 'force' | 'maxManifests' | 'maxLayerSize' | 'includeForeignLayers'>): SyncConfig {
+  const source = parseReference(o.source);
+  const lastPart = o.source.slice(o.source.lastIndexOf('/') + 1);
+  if (source.digest || lastPart.includes(':')) throw usageError(`--all-tags copies every tag of a repository; --source ${o.source} names ${source.digest ? 'a digest' : 'a tag'}.`, `Use --source ${formatReference({ ...source, tag: undefined, digest: undefined })}.`);
+  checkTargetValue(o.target, '--name');
+  if (o.repository !== undefined) validateRepository(o.repository);
+  return {
+    file: '--all-tags',
+    entries: [
+      {
+        index: 0,
+        line: 1,
+        sourceText: o.source,
+        source,
+        tags: { kind: 'all' },
+        target: o.target,
+        repository: o.repository ?? source.repository,
+        force: o.force,
+        maxManifests: o.maxManifests,
+        maxLayerSize: o.maxLayerSize,
+        includeForeignLayers: o.includeForeignLayers,
+        platforms: [],
+        referrers: false,
+        referrerArtifactTypes: [],
+      },
+    ],
+  };
 }
