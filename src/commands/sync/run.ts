@@ -140,6 +140,7 @@ async function copyImage(entry: SyncEntry, tag: string | undefined, o: EntryCont
       includeForeignLayers: entry.includeForeignLayers,
       concurrency: o.concurrency,
       signal,
+      ...selectionOf(entry),
     });
     const blobs = { copied: 0, mounted: 0, skipped: 0 };
     if (plan.targets.every((t) => t.action === 'unchanged')) return { status: 'up-to-date', digest: plan.digest, bytes: 0, blobs };
@@ -162,4 +163,16 @@ export function targetsOf(entry: SyncEntry, tag: string | undefined): ImportTarg
 /** The reference an image of an entry is read by: its digest, or the tag. */
 export function sourceReferenceOf(entry: SyncEntry, tag: string | undefined): string {
   return entry.tags.kind === 'digest' ? entry.tags.digest : tag!;
+}
+
+/**
+ * The entry's `platforms` and `referrers` as the planner takes them. The planner of this build
+ * selects neither: an entry that asks for a subset or for referrers fails, rather than copying
+ * something other than what it asked for.
+ */
+function selectionOf(entry: SyncEntry): Record<string, never> {
+  if (entry.platforms.length || entry.referrers) {
+    throw new AcrImportError('usage', `images[${entry.index}] asks for ${entry.platforms.length ? 'platforms' : 'referrers'}, which this build cannot select yet; the entry was not copied.`);
+  }
+  return {};
 }

@@ -2,6 +2,7 @@
 // `import --server-side` does it), so the bytes never pass through this machine. Tags chosen by a
 // regex, a range or `all` are still listed here, from the source; the number of imports in
 // flight is the scheduler's (--parallel).
+import { usageError } from '../../errors.js';
 import { explicitSecret } from '../../auth/keychain.js';
 import type { AzureSession } from '../../providers/azure/session.js';
 import { findTargetRegistry, importImageBody, postImportImage, redactBody } from '../import-server-side.js';
@@ -20,6 +21,8 @@ export function serverSideCopier(session: AzureSession, o: { dryRun: boolean; en
     return t;
   };
   return async (entry, tag, signal) => {
+    // importImage copies whole images, without their referrers.
+    if (entry.platforms.length || entry.referrers) throw usageError(`images[${entry.index}] asks for ${entry.platforms.length ? 'platforms' : 'referrers'}: ACR's import service copies whole images without referrers. Sync it without --server-side.`);
     const reference = sourceReferenceOf(entry, tag);
     const sourceRef = { ...entry.source, ...(reference.includes(':') ? { tag: undefined, digest: reference } : { tag: reference, digest: undefined }) };
     // As for import --server-side: only credentials bound to the source registry go to ACR.
