@@ -3,9 +3,8 @@
 // sync stops fetching before the limit is reached instead of running into 429s. HEADs are free
 // (Docker Hub's "version check"), so entries that are up to date still get checked.
 import { AcrImportError } from '../../errors.js';
-import type { Readable } from 'node:stream';
-import type { Descriptor } from '../../oci/media-types.js';
-import type { FetchedManifest, ManifestHead, ReadOnlyStorage, TransferOptions } from '../../content/storage.js';
+import type { FetchedManifest, ReadOnlyStorage } from '../../content/storage.js';
+import { ForwardingStorage } from './forwarding.js';
 import { header, type ResponseHeaders } from '../../transport/http.js';
 
 /** `95;w=21600` → 95 and a 21600 s window; undefined when unreadable. */
@@ -86,40 +85,18 @@ export class PullBudget {
 }
 
 /** A source whose manifest GETs are paid from the budget; everything else passes through. */
-export class MeteredSource implements ReadOnlyStorage {
+export class MeteredSource extends ForwardingStorage<ReadOnlyStorage> {
   constructor(
-    private readonly inner: ReadOnlyStorage,
+    inner: ReadOnlyStorage,
     private readonly budget: PullBudget,
     /** The host the budget knows this source by. */
     private readonly host: string,
-  ) {}
-
-  get name(): string {
-    return this.inner.name;
+  ) {
+    super(inner);
   }
 
-  get anonymous(): boolean | undefined {
-    return this.inner.anonymous;
-  }
-
-  get location(): string {
-    return this.inner.location;
-  }
-
-  describe(repository: string, reference: string): string {
-    return this.inner.describe(repository, reference);
-  }
-
-  resolve(repository: string, reference: string, signal?: AbortSignal): Promise<ManifestHead | undefined> {
-    return this.inner.resolve(repository, reference, signal);
-  }
-
-  async fetchManifest(repository: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
+  override async fetchManifest(repository: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
     this.budget.spend(this.host);
     return this.inner.fetchManifest(repository, reference, signal);
-  }
-
-  fetchBlob(repository: string, blob: Pick<Descriptor, 'digest' | 'size'>, options?: TransferOptions & { offset?: number }): Readable {
-    return this.inner.fetchBlob(repository, blob, options);
   }
 }

@@ -2,10 +2,10 @@
 // layer) is copied once, and every other repository that needs it mounts it from the repository
 // that got it, even while that copy is still running (the mount waits for it). Wraps the storage
 // the engine writes to, so the engine itself stays as it is for a single import.
-import type { Readable } from 'node:stream';
 import type { Descriptor } from '../../oci/media-types.js';
 import type { RetryBudget } from '../../transport/retry.js';
-import type { BlobSource, FetchedManifest, ManifestHead, MountResult, PushBlobOptions, Storage, TransferOptions, UploadSession } from '../../content/storage.js';
+import type { BlobSource, MountResult, PushBlobOptions, Storage, UploadSession } from '../../content/storage.js';
+import { ForwardingStorage } from './forwarding.js';
 
 interface Claim {
   repository: string;
@@ -64,7 +64,7 @@ export interface SharedCounts {
  * The target as one image of the sync sees it. `commit` does nothing: a layout or an archive is
  * committed once, by the run, after every image (two images committing at once would race).
  */
-export class SharedTarget implements Storage {
+export class SharedTarget extends ForwardingStorage<Storage> implements Storage {
   readonly counts: SharedCounts = { mounted: 0 };
   /** Claims this image holds, settled by its upload or mount. */
   private readonly mine = new Map<string, Claim>();
@@ -72,36 +72,10 @@ export class SharedTarget implements Storage {
   private readonly sessions = new Map<string, UploadSession>();
 
   constructor(
-    private readonly inner: Storage,
+    inner: Storage,
     private readonly ledger: BlobLedger,
-  ) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-
-  get anonymous(): boolean | undefined {
-    return this.inner.anonymous;
-  }
-
-  get location(): string {
-    return this.inner.location;
-  }
-
-  describe(repository: string, reference: string): string {
-    return this.inner.describe(repository, reference);
-  }
-
-  resolve(repository: string, reference: string, signal?: AbortSignal): Promise<ManifestHead | undefined> {
-    return this.inner.resolve(repository, reference, signal);
-  }
-
-  fetchManifest(repository: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
-    return this.inner.fetchManifest(repository, reference, signal);
-  }
-
-  fetchBlob(repository: string, blob: Pick<Descriptor, 'digest' | 'size'>, options?: TransferOptions & { offset?: number }): Readable {
-    return this.inner.fetchBlob(repository, blob, options);
+  ) {
+    super(inner);
   }
 
   async exists(repository: string, digest: string, signal?: AbortSignal, budget?: RetryBudget): Promise<boolean> {
