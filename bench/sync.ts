@@ -30,7 +30,8 @@ export interface SyncBenchResult {
   description: string;
   times: Partial<Record<Contender, Summary>>;
   ratios: { syncToLoop?: number; syncToSkopeo?: number };
-  noop: { time?: Summary; requests?: RequestCount };
+  /** The re-run: wall time (process start to exit), the run's own time (its json durationMs, start-up excluded), requests. */
+  noop: { time?: Summary; ownTime?: Summary; requests?: RequestCount };
   /** Bytes the first sync run sent to the target (blobs and manifests), and the layer bytes the images hold in all. */
   uploadedBytes?: number;
   imageBytes: number;
@@ -69,6 +70,7 @@ export async function syncScenario(o: SyncBenchOptions): Promise<SyncBenchResult
   const times: Record<Contender, number[]> = { sync: [], loop: [], 'skopeo-sync': [] };
   let uploadedBytes: number | undefined;
   const noopTimes: number[] = [];
+  const noopOwnTimes: number[] = [];
   let noopRequests: RequestCount | undefined;
   try {
     for (let run = 0; run < o.runs; run++) {
@@ -76,7 +78,7 @@ export async function syncScenario(o: SyncBenchOptions): Promise<SyncBenchResult
         const prefix = `bench-sync-${c}-${run}`;
         proxies.source.clear();
         proxies.target.clear();
-        const ms = await copySet(c, images, prefix, proxies, o);
+        const { wallMs: ms } = await copySet(c, images, prefix, proxies, o);
         times[c].push(ms);
         for (const img of images) await verifyCopy(o.target, `${prefix}/${img.repo.split('/')[1]}`, 'v1', img.digest);
         const uploaded = proxies.target.requests.filter((q) => q.method === 'PUT' || q.method === 'PATCH').reduce((n, q) => n + Number(q.requestHeaders['content-length'] ?? 0), 0);
@@ -86,9 +88,11 @@ export async function syncScenario(o: SyncBenchOptions): Promise<SyncBenchResult
           // The same sync again: everything is in place.
           proxies.source.clear();
           proxies.target.clear();
-          noopTimes.push(await copySet('sync', images, prefix, proxies, o));
+          const again = await copySet('sync', images, prefix, proxies, o);
+          noopTimes.push(again.wallMs);
+          if (again.ownMs !== undefined) noopOwnTimes.push(again.ownMs);
           noopRequests = countRequests(proxies);
-          o.log(`    sync again (nothing changed) run ${run + 1}: ${fmtSeconds(noopTimes[noopTimes.length - 1]!)} s, ${Object.entries(noopRequests.byMethod).map(([m, n]) => `${n} ${m}`).join(', ')}`);
+          o.log(`    sync again (nothing changed) run ${run + 1}: ${fmtSeconds(again.wallMs)} s (the run itself ${again.ownMs === undefined ? '?' : fmtSeconds(again.ownMs)} s), ${Object.entries(noopRequests.byMethod).map(([m, n]) => `${n} ${m}`).join(', ')}`);
         }
       }
     }
@@ -97,6 +101,7 @@ export async function syncScenario(o: SyncBenchOptions): Promise<SyncBenchResult
   }
   const stats = Object.fromEntries(CONTENDERS.map((c) => [c, summarize(times[c])])) as Record<Contender, Summary | undefined>;
   const noop = summarize(noopTimes);
+  const noopOwn = summarize(noopOwnTimes);
   const syncToLoop = ratio(stats.sync, stats.loop);
   const syncToSkopeo = ratio(stats.sync, stats['skopeo-sync']);
   const headOnly = noopRequests ? Object.keys(noopRequests.byMethod).every((m) => m === 'HEAD' || m === 'GET') && (noopRequests.byMethod.GET ?? 0) <= 2 : null;
@@ -116,13 +121,13 @@ export async function syncScenario(o: SyncBenchOptions): Promise<SyncBenchResult
     `| \`acr-import sync\` | ${fmtTime(stats.sync)} | 1 |`,
     `| shell loop of \`acr-import\` | ${fmtTime(stats.loop)} | ${fmtRatio(syncToLoop)} ← sync / loop |`,
     `| \`skopeo sync --src yaml\` | ${fmtTime(stats['skopeo-sync'])} | ${fmtRatio(syncToSkopeo)} ← sync / skopeo |`,
-    `| \`acr-import sync\` again, nothing changed | ${fmtTime(noop)} | ${noopRequests ? Object.entries(noopRequests.byMethod).map(([m, n]) => `${n} ${m}`).join(', ') : ''} |`,
+    `| \`acr-import sync\` again, nothing changed | ${fmtTime(noop)}; the run itself ${fmtTime(noopOwn)} | ${noopRequests ? Object.entries(noopRequests.byMethod).map(([m, n]) => `${n} ${m}`).join(', ') : ''} |`,
   ].join('\n');
-  return { images: count, description, times: stats, ratios: { syncToLoop, syncToSkopeo }, noop: { time: noop, requests: noopRequests }, uploadedBytes, imageBytes, targets, markdown };
+  return { images: count, description, times: stats, ratios: { syncToLoop, syncToSkopeo }, noop: { time: noop, ownTime: noopOwn, requests: noopRequests }, uploadedBytes, imageBytes, targets, markdown };
 }
 
-/** One contender's copy of the whole set into `<prefix>/imgNN:v1`; the wall time in ms. */
-async function copySet(c: Contender, images: { repo: string }[], prefix: string, proxies: Record<'source' | 'target', RunningProxy>, o: SyncBenchOptions): Promise<number> {
+/** One contender's copy of the whole set into `<prefix>/imgNN:v1`: the wall time in ms, and for sync its own (json durationMs). */
+async function copySet(c: Contender, images: { repo: string }[], prefix: string, proxies: Record<'source' | 'target', RunningProxy>, o: SyncBenchOptions): Promise<{ wallMs: number; ownMs?: number }> {
   const env = { ...process.env, NO_COLOR: '1' };
   const src = proxies.source.host;
   const dst = proxies.target.host;
@@ -130,20 +135,21 @@ async function copySet(c: Contender, images: { repo: string }[], prefix: string,
   if (c === 'sync') {
     const file = join(o.work, `${prefix}.yaml`);
     writeFileSync(file, `target: ${dst}\nimages:\n${images.map((i) => `  - source: ${src}/${i.repo}:v1\n    repository: ${prefix}/${name(i.repo)}\n`).join('')}`);
-    return (await runChecked(process.execPath, [ACR_IMPORT_BIN, 'sync', file, '-o', 'json'], { env, timeoutMs: o.timeoutMs, rss: false })).wallMs;
+    const r = await runChecked(process.execPath, [ACR_IMPORT_BIN, 'sync', file, '-o', 'json'], { env, timeoutMs: o.timeoutMs, rss: false });
+    return { wallMs: r.wallMs, ownMs: (JSON.parse(r.stdout) as { durationMs: number }).durationMs };
   }
   if (c === 'loop') {
     // What examples/seed-base-images.sh did before sync: one process per image.
     const lines = images.map((i) => `"${process.execPath}" "${ACR_IMPORT_BIN}" --name ${dst} --source ${src}/${i.repo}:v1 -t ${prefix}/${name(i.repo)}:v1 -q`).join('\n');
     const script = join(o.work, `${prefix}.sh`);
     writeFileSync(script, `set -e\n${lines}\n`);
-    return (await runChecked('bash', [script], { env, timeoutMs: o.timeoutMs, rss: false })).wallMs;
+    return { wallMs: (await runChecked('bash', [script], { env, timeoutMs: o.timeoutMs, rss: false })).wallMs };
   }
   clearSkopeoCache();
   const file = join(o.work, `${prefix}-skopeo.yaml`);
   writeFileSync(file, `${src}:\n  tls-verify: false\n  images:\n${images.map((i) => `    ${i.repo}: [v1]\n`).join('')}`);
   // skopeo sync writes <dest>/<last path component>: the same names as the others.
-  return (await runChecked('skopeo', ['sync', '--all', '--preserve-digests', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', file, `${dst}/${prefix}`], { timeoutMs: o.timeoutMs, rss: false })).wallMs;
+  return { wallMs: (await runChecked('skopeo', ['sync', '--all', '--preserve-digests', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', file, `${dst}/${prefix}`], { timeoutMs: o.timeoutMs, rss: false })).wallMs };
 }
 
 /** `npx tsx bench/sync.ts`: this scenario alone, on registries of its own. */
