@@ -1,14 +1,16 @@
 // Execution of a checked plan: blobs (skipped, mounted or streamed), then each child manifest by
-// digest once its blobs are in, then indexes after their children, then tags, last of all. A
-// failure anywhere leaves no tag pointing at an incomplete image.
+// digest once its blobs are in, then indexes after their children, then referrers (each after
+// its subject), then tags, last of all. A failure anywhere leaves no tag pointing at an
+// incomplete image.
 import pLimit, { type LimitFunction } from 'p-limit';
 import { setMaxListeners } from 'node:events';
-import type { ReadOnlyStorage, Storage, UploadSession } from '../content/storage.js';
+import type { ReadOnlyStorage, ReferrerIndexing, Storage, UploadSession } from '../content/storage.js';
 import { isForeignLayer, type Descriptor } from '../oci/media-types.js';
 import type { Transport } from '../transport/http.js';
 import { backoff, isRetryable, type RetryBudget } from '../transport/retry.js';
 import type { BlobOutcome, EventSink } from './events.js';
 import type { ImportPlan, ManifestNode } from './plan.js';
+import type { PlannedReferrer } from './referrers.js';
 import { foreignLayerStream, type ForeignLayerPolicy } from './foreign-layers.js';
 
 export interface ExecuteOptions {
@@ -34,10 +36,12 @@ export interface CopyStats {
   manifestsSkipped: number;
   tagsPushed: number;
   tagsUnchanged: number;
+  /** Referrers written or found in place, per target repository. */
+  referrers: number;
 }
 
 export async function executePlan(source: ReadOnlyStorage, target: Storage, plan: ImportPlan, o: ExecuteOptions): Promise<CopyStats> {
-  const stats: CopyStats = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, foreignSkipped: plan.foreign.length, bytesUploaded: 0, manifestsPushed: 0, manifestsSkipped: 0, tagsPushed: 0, tagsUnchanged: 0 };
+  const stats: CopyStats = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, foreignSkipped: plan.foreign.length, bytesUploaded: 0, manifestsPushed: 0, manifestsSkipped: 0, tagsPushed: 0, tagsUnchanged: 0, referrers: 0 };
   const emit = o.onEvent ?? (() => undefined);
   for (const f of plan.foreign) emit({ type: 'note', message: `Foreign layer ${f.digest} (${f.mediaType}) is not copied; the manifest still refers to it at ${f.urls?.[0] ?? 'its URLs'}. Use --include-foreign-layers to copy it.` });
   if (!plan.root) {
@@ -51,7 +55,8 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
   const blobLimit = o.blobLimit ?? pLimit(o.concurrency);
   // A separate limiter for manifests: a manifest task waits on blob tasks, and sharing one limiter could deadlock.
   const manifestLimit = pLimit(Math.max(2, o.concurrency));
-  const repositories = [...new Set(plan.targets.filter((t) => t.action !== 'unchanged').map((t) => t.repository))];
+  // A repository whose tags are in place still gets referrers it lacks.
+  const repositories = [...new Set(plan.targets.filter((t) => t.action !== 'unchanged' || plan.referrers.length).map((t) => t.repository))];
   const copyable = new Set(plan.blobs.map((b) => b.digest));
   const taggedRepositories = new Set(plan.targets.filter((t) => t.action !== 'unchanged' && t.tag).map((t) => t.repository));
 
@@ -77,7 +82,8 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
         done = (async () => {
           await Promise.all([...m.blobs.filter((b) => copyable.has(b.digest)).map((b) => blobDone.get(b.digest)), ...m.children.map(pushManifest)]);
           // A repository that gets a tag receives the root's bytes with the tag, at the end: sending them by digest too would send them twice.
-          if (m === root && taggedRepositories.has(repository)) return;
+          // Unless referrers follow: their subject goes in first.
+          if (m === root && taggedRepositories.has(repository) && !plan.referrers.length) return;
           await manifestLimit(() => putManifestOnce(repository, m));
         })();
         manifestDone.set(m.digest, done);
@@ -85,6 +91,30 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
       return done;
     };
     await Promise.all([...blobDone.values(), pushManifest(root)]);
+    // Referrers after the image's manifests and before its tags, each after its subject.
+    const written = new Map<string, Promise<void>>();
+    for (const r of plan.referrers) {
+      const after = written.get(r.subject) ?? Promise.resolve();
+      written.set(r.descriptor.digest, after.then(() => writeReferrer(repository, r, pushManifest)));
+    }
+    await Promise.all(written.values());
+  };
+
+  const writeReferrer = async (repository: string, r: PlannedReferrer<ManifestNode>, pushManifest: (m: ManifestNode) => Promise<void>) => {
+    await pushManifest(r.node);
+    signal.throwIfAborted();
+    let how: ReferrerIndexing | 'tag' | 'stored' = 'stored';
+    if (r.tag) {
+      // Cosign finds its signatures by this tag: it is copied as the source has it.
+      if ((await target.resolve(repository, r.tag, signal))?.digest !== r.node.digest) {
+        await target.tag(repository, r.tag, { digest: r.node.digest, bytes: r.node.bytes, mediaType: r.node.mediaType }, signal);
+      }
+      how = 'tag';
+    } else if (target.indexReferrer) {
+      how = await target.indexReferrer(repository, r.subject, r.descriptor, signal);
+    }
+    stats.referrers++;
+    emit({ type: 'referrer-written', repository, digest: r.descriptor.digest, subject: r.subject, artifactType: r.descriptor.artifactType, how });
   };
 
   const putManifestOnce = async (repository: string, m: ManifestNode) => {

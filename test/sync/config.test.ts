@@ -85,7 +85,7 @@ images:
       "mirror.yaml:12: images[4].tags.semver: 'latest' is not a semver range (e.g. \">=1.25 <2\", \"^3.20\", \"1.27.x\")",
       "mirror.yaml:17: images[5].repository: 'mirror/node:20' takes a repository name only here; tags come from `tags` (repo:tag goes with a source that names one tag or digest)",
       'mirror.yaml:16: images[5].maxManifests: must be a whole number of at least 1',
-      "mirror.yaml:15: images[5].platforms[0]: 'linux' is not a platform: write os/arch or os/arch/variant (linux/arm64/v8)",
+      'mirror.yaml:15: images[5].platforms[0]: --platform "linux" is not os/arch[/variant] (such as linux/amd64 or linux/arm64/v8).',
     ]);
   });
 

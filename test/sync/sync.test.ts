@@ -243,4 +243,17 @@ images:
     const withTag = await cli(['-n', target.host, '--source', `${open.host}/${repos.tool}`, '--all-tags', '-t', 'x:1'], { env: env() });
     expectExit(withTag, EXIT_CODES.usage);
   });
+
+  it('an entry\'s platforms: the chosen platform\'s manifest alone under the tag, as import --platform writes it', async () => {
+    const dst = uniqueRepo('platforms');
+    const web = pushed.get(`${repos.web}:1`)!;
+    const arm64 = web.children.find((c) => c.platform?.architecture === 'arm64')!;
+    const f = syncFile(`target: ${target.host}\nimages:\n  - source: ${open.host}/${repos.web}:1\n    repository: ${dst}\n    platforms: [linux/arm64]\n`);
+    const r = await sync([f, '-o', 'json']);
+    expectExit(r, 0);
+    expect(syncJson(r).entries[0]!.tags[0]).toMatchObject({ status: 'copied', digest: arm64.digest });
+    expect((await skopeoRaw(`${target.host}/${dst}:1`, auth)).equals(arm64.bytes)).toBe(true);
+    const again = await sync([f, '-o', 'json']);
+    expect(syncJson(again).entries[0]!.tags[0]!.status).toBe('up-to-date');
+  });
 });

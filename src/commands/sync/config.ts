@@ -9,6 +9,7 @@ import { parseStorageSpec } from '../../content/transports.js';
 import { CLOUDS, loginServerFor } from '../../providers/azure/cloud.js';
 import { looksLikeResourceId, parseRegistryResourceId } from '../../providers/azure/arm.js';
 import { parseSize } from '../../text/size.js';
+import { parsePlatforms } from '../../copy/platforms.js';
 import { regexProblem, semverRangeProblem, type TagSelector } from './select-tags.js';
 
 /** Per-entry settings that mirror the import flags; `defaults:` sets them for every entry. */
@@ -49,7 +50,6 @@ export interface SyncConfig {
 const ENTRY_OPTION_FIELDS = ['force', 'maxManifests', 'maxLayerSize', 'includeForeignLayers', 'platforms', 'referrers'] as const;
 const ENTRY_FIELDS = new Set<string>(['source', 'tags', 'repository', 'target', ...ENTRY_OPTION_FIELDS]);
 const TOP_FIELDS = new Set(['target', 'defaults', 'images']);
-const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/i;
 
 /** Collects problems with their place; thrown together as one usage error. */
 class Problems {
@@ -226,9 +226,9 @@ function entryOptions(p: Problems, map: YAMLMap, where: string, base: EntryOptio
     const list = stringList(p, platforms, `${where}.platforms`);
     if (list) {
       list.forEach((v, i) => {
-        if (!PLATFORM.test(v)) p.add(isSeq(platforms) ? (platforms.items[i] as YamlNode) : platforms, `${where}.platforms[${i}]`, `'${v}' is not a platform: write os/arch or os/arch/variant (linux/arm64/v8)`);
+        check(p, isSeq(platforms) ? (platforms.items[i] as YamlNode) : platforms, `${where}.platforms[${i}]`, () => parsePlatforms([v]));
       });
-      out.platforms = list.map((v) => v.toLowerCase());
+      out.platforms = list;
     }
   }
   const referrers = map.get('referrers', true) as YamlNode | undefined;

@@ -5,7 +5,12 @@ import type { Descriptor } from '../../oci/media-types.js';
 import type { FetchedManifest, ManifestHead, ReadOnlyStorage, TransferOptions } from '../../content/storage.js';
 
 export class ForwardingStorage<S extends ReadOnlyStorage> implements ReadOnlyStorage {
-  constructor(protected readonly inner: S) {}
+  /** Present exactly when the wrapped storage has it: the engine asks whether a storage can. */
+  readonly referrers?: ReadOnlyStorage['referrers'];
+
+  constructor(protected readonly inner: S) {
+    if (inner.referrers) this.referrers = inner.referrers.bind(inner);
+  }
 
   get name(): string {
     return this.inner.name;

@@ -6,7 +6,8 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { AcrImportError } from '../../errors.js';
 import { executePlan } from '../../copy/execute.js';
-import { ACR_MAX_MANIFESTS, planImport, type ImportTarget } from '../../copy/plan.js';
+import { ACR_MAX_MANIFESTS, planImport, type ImportTarget, type PlanOptions } from '../../copy/plan.js';
+import { parsePlatforms } from '../../copy/platforms.js';
 import { formatReference } from '../../oci/reference.js';
 import type { Transport } from '../../transport/http.js';
 import type { Console } from '../../output/console.js';
@@ -143,11 +144,15 @@ async function copyImage(entry: SyncEntry, tag: string | undefined, o: EntryCont
       ...selectionOf(entry),
     });
     const blobs = { copied: 0, mounted: 0, skipped: 0 };
-    if (plan.targets.every((t) => t.action === 'unchanged')) return { status: 'up-to-date', digest: plan.digest, bytes: 0, blobs };
+    const inPlace = plan.targets.every((t) => t.action === 'unchanged');
+    if (inPlace && !plan.referrers.length) return { status: 'up-to-date', digest: plan.digest, bytes: 0, blobs };
     if (o.dryRun) return { status: 'would-copy', digest: plan.digest, bytes: plan.totalBytes, blobs };
     const stats = await executePlan(source.storage, shared, plan, { sourceRepository: entry.source.repository, concurrency: o.concurrency, blobLimit: o.blobLimit, transport: e.transport, signal });
     // The engine counts a blob mounted from another image's repository as already present.
     const mounted = stats.blobsMounted + shared.counts.mounted;
+    // Tags in place, and every referrer already there too: nothing was written.
+    const wrote = stats.manifestsPushed + stats.tagsPushed + stats.blobsUploaded + mounted > 0;
+    if (inPlace && !wrote) return { status: 'up-to-date', digest: plan.digest, bytes: 0, blobs };
     return { status: 'copied', digest: plan.digest, bytes: stats.bytesUploaded, blobs: { copied: stats.blobsUploaded, mounted, skipped: stats.blobsSkipped - shared.counts.mounted } };
   } finally {
     shared.release();
@@ -165,14 +170,7 @@ export function sourceReferenceOf(entry: SyncEntry, tag: string | undefined): st
   return entry.tags.kind === 'digest' ? entry.tags.digest : tag!;
 }
 
-/**
- * The entry's `platforms` and `referrers` as the planner takes them. The planner of this build
- * selects neither: an entry that asks for a subset or for referrers fails, rather than copying
- * something other than what it asked for.
- */
-function selectionOf(entry: SyncEntry): Record<string, never> {
-  if (entry.platforms.length || entry.referrers) {
-    throw new AcrImportError('usage', `images[${entry.index}] asks for ${entry.platforms.length ? 'platforms' : 'referrers'}, which this build cannot select yet; the entry was not copied.`);
-  }
-  return {};
+/** The entry's `platforms` and `referrers`, as the planner takes them (import's --platform, --include-referrers). */
+function selectionOf(entry: SyncEntry): Pick<PlanOptions, 'platforms' | 'includeReferrers' | 'referrerArtifactTypes'> {
+  return { platforms: parsePlatforms(entry.platforms), includeReferrers: entry.referrers, referrerArtifactTypes: entry.referrerArtifactTypes };
 }

@@ -71,11 +71,17 @@ export class SharedTarget extends ForwardingStorage<Storage> implements Storage 
   /** Upload sessions opened by a refused mount, for the upload that follows. */
   private readonly sessions = new Map<string, UploadSession>();
 
+  /** Present exactly when the wrapped storage has them, as the engine expects. */
+  readonly mount?: Storage['mount'];
+  readonly indexReferrer?: Storage['indexReferrer'];
+
   constructor(
     inner: Storage,
     private readonly ledger: BlobLedger,
   ) {
     super(inner);
+    if (inner.mount) this.mount = (...args) => this.engineMount(...args);
+    if (inner.indexReferrer) this.indexReferrer = inner.indexReferrer.bind(inner);
   }
 
   async exists(repository: string, digest: string, signal?: AbortSignal, budget?: RetryBudget): Promise<boolean> {
@@ -123,7 +129,7 @@ export class SharedTarget extends ForwardingStorage<Storage> implements Storage 
   }
 
   /** The engine's own mount (from the source repository); a failure leaves the claim open for the upload that follows. */
-  async mount(repository: string, digest: string, fromRepository: string, signal?: AbortSignal, budget?: RetryBudget): Promise<MountResult> {
+  private async engineMount(repository: string, digest: string, fromRepository: string, signal?: AbortSignal, budget?: RetryBudget): Promise<MountResult> {
     const r = await this.inner.mount!(repository, digest, fromRepository, signal, budget);
     if (r.mounted) this.settle(`${repository}\n${digest}`, true);
     return r;
