@@ -418,10 +418,15 @@ async function main(): Promise<void> {
       });
     }
 
+    // Scenario 5 (issue #14): a set of images with `acr-import sync`, in bench/sync.ts.
+    const syncSet = cfg.scenarios.includes('sync')
+      ? await (await import('./sync.js')).syncScenario({ source, target, work, runs: cfg.runsBig, delayMs: cfg.latency.delayMs, timeoutMs: cfg.timeoutMs, log })
+      : undefined;
+
     // The table in the issue's order: 1, 2, 3, 4.
     const order: RowId[] = ['bandwidth', 'latency', 'huge', 'noop', 'noop-loopback'];
     const rows = [...bench.rows].sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
-    const targets = checkTargets(rows, startup);
+    const targets = [...checkTargets(rows, startup), ...(syncSet?.targets ?? [])];
     const table = markdownTable(rows, startup);
     const result = {
       date: new Date().toISOString(),
@@ -431,6 +436,7 @@ async function main(): Promise<void> {
       config: cfg,
       startupMs: startup,
       scenarios: rows,
+      sync: syncSet,
       targets,
       markdown: table,
     };
@@ -438,9 +444,10 @@ async function main(): Promise<void> {
     const json = `${JSON.stringify(result, null, 2)}\n`;
     writeFileSync(join(RESULTS_DIR, 'latest.json'), json);
     writeFileSync(join(RESULTS_DIR, `${result.date.replace(/[:.]/g, '-')}.json`), json);
-    writeFileSync(join(RESULTS_DIR, 'latest.md'), `${table}\n`);
+    writeFileSync(join(RESULTS_DIR, 'latest.md'), `${table}\n${syncSet ? `\n${syncSet.markdown}\n` : ''}`);
 
     console.log(`\n${table}\n`);
+    if (syncSet) console.log(`${syncSet.markdown}\n\n- 5. Sync of a set: ${syncSet.description}; medians of ${cfg.runsBig} runs, contenders alternating.\n`);
     for (const r of rows) {
       console.log(`- ${r.title}: ${r.description}.${r.countingRun ? ` Requests from one extra acr-import run through recording proxies: ${r.countingRun.requests.total} (${Object.entries(r.countingRun.requests.byMethod).map(([m, n]) => `${n} ${m}`).join(', ')}).` : ''}${r.notes.length ? ` ${r.notes.join('; ')}.` : ''}`);
     }

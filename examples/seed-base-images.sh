@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed a registry with the base images your builds use, one acr-import per image.
+# Seed a registry with the base images your builds use, in one `acr-import sync` run.
 #
 #   ACR_NAME=myregistry ./seed-base-images.sh                 # the list below
 #   ACR_NAME=myregistry ./seed-base-images.sh images.txt      # one "source [target]" per line
@@ -7,7 +7,10 @@
 # Sign in first (az login, a service principal in AZURE_* variables, or docker login to the
 # target). For Docker Hub sources, set ACR_IMPORT_SOURCE_USERNAME / ACR_IMPORT_SOURCE_PASSWORD
 # with ACR_IMPORT_SOURCE_REGISTRY=docker.io to avoid anonymous pull limits (the token then goes
-# to Docker Hub only). Until the package is published, ACR_IMPORT="npx --yes ./acr-import-0.1.0.tgz". Re-running is cheap: an image already in place is a HEAD request.
+# to Docker Hub only). Until the package is published, ACR_IMPORT="npx --yes ./acr-import-0.1.0.tgz".
+# Re-running is cheap: an image already in place is a HEAD request. The list becomes a sync file
+# (see mirror.yaml for what one can say: tag ranges, regexes, platforms); one process copies it
+# all, signing in once per registry and copying a layer shared by several images once.
 set -euo pipefail
 
 : "${ACR_NAME:?set ACR_NAME to the target registry name or login server}"
@@ -24,17 +27,15 @@ LIST
 
 if [ $# -gt 0 ]; then list=$(cat "$1"); else list=$(default_images); fi
 
-failed=0
+file=$(mktemp "${TMPDIR:-/tmp}/seed-base-images-XXXXXX")
+trap 'rm -f "$file"' EXIT
+echo "images:" > "$file"
 while read -r source target; do
   [ -z "${source}" ] || [ "${source:0:1}" = "#" ] && continue
-  args=(--name "$ACR_NAME" --source "$source")
-  [ -n "${target:-}" ] && args+=(--image "$target")
-  echo "==> $source${target:+ -> $target}"
-  # shellcheck disable=SC2086 # ACR_IMPORT may be a command with arguments
-  if ! $ACR_IMPORT "${args[@]}" ${ACR_IMPORT_FLAGS:-}; then
-    echo "!! $source failed" >&2
-    failed=$((failed + 1))
-  fi
+  printf '  - source: "%s"\n' "$source" >> "$file"
+  if [ -n "${target:-}" ]; then printf '    repository: "%s"\n' "$target" >> "$file"; fi
 done <<< "$list"
 
-[ "$failed" -eq 0 ] || { echo "$failed image(s) failed" >&2; exit 1; }
+# Exit 10 when some images failed: the others are in place, and the summary says which.
+# shellcheck disable=SC2086 # ACR_IMPORT may be a command with arguments
+$ACR_IMPORT sync "$file" --target "$ACR_NAME" ${ACR_IMPORT_FLAGS:-}

@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'transient' // rate limits, 5xx and dropped connections that outlasted the retries
   | 'network' // cannot reach the registry at all: DNS, refused connection, TLS
   | 'integrity' // bytes that do not match their digest, malformed manifests, protocol violations
+  | 'partial' // a sync where some entries failed or were skipped (the others ran)
   | 'interrupted' // SIGINT / SIGTERM
   | 'internal'; // anything else
 
@@ -24,6 +25,7 @@ export const EXIT_CODES: Record<ErrorKind, number> = {
   transient: 7,
   network: 8,
   integrity: 9,
+  partial: 10,
   interrupted: 130,
 };
 

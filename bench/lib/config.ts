@@ -2,9 +2,9 @@
 
 const MiB = 1024 * 1024;
 
-export type ScenarioId = 'bandwidth' | 'latency' | 'huge' | 'noop';
+export type ScenarioId = 'bandwidth' | 'latency' | 'huge' | 'noop' | 'sync';
 export type ContenderId = 'acr-import' | 'skopeo' | 'floor';
-export const ALL_SCENARIOS: ScenarioId[] = ['bandwidth', 'latency', 'huge', 'noop'];
+export const ALL_SCENARIOS: ScenarioId[] = ['bandwidth', 'latency', 'huge', 'noop', 'sync'];
 export const ALL_CONTENDERS: ContenderId[] = ['acr-import', 'skopeo', 'floor'];
 
 export interface BenchConfig {

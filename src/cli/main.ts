@@ -8,10 +8,11 @@ import { redactLibraryLogs } from '../transport/library-logs.js';
 import { registerAzureCommands, type CommandRunner } from './azure-commands.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerLoginCommands } from './login.js';
+import { registerSyncCommand } from './sync-command.js';
 import { VERSION } from '../version.js';
 import { addConnectionOptions, addOutputOptions, addRequestOptions, collect } from './common-options.js';
 import { sizeFlag, wholeNumberFlag } from './parse.js';
-import { importRequest, serverSideImportRequest } from './requests.js';
+import { allTagsRequest, importRequest, serverSideImportRequest } from './requests.js';
 import { AUTH_MODES } from '../auth/keychain.js';
 
 /** `import --help` examples, as az shows them. A test parses each one. */
@@ -79,7 +80,8 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .option('--allow-foreign-layer-host <host>', 'fetch foreign layers from this host even over http or at a private address (repeatable)', collect)
     .option('--include-referrers', 'also copy what refers to the image and its platforms: signatures, SBOMs, attestations (OCI referrers and cosign tags), and what refers to those')
     .option('--referrers-artifact-type <type>', 'with --include-referrers: only referrers of this artifact type, such as application/vnd.cncf.notary.signature (repeatable)', collect)
-    .option('--platform <os/arch[/variant]>', 'import only these platforms of an index (repeatable or comma-separated): one is imported as its manifest alone, several as a new index of them', collect);
+    .option('--platform <os/arch[/variant]>', 'import only these platforms of an index (repeatable or comma-separated): one is imported as its manifest alone, several as a new index of them', collect)
+    .option('--all-tags', 'import every tag of --source (a repository) into the repository -t names, or its own path: a sync of one entry (see acr-import sync --help)');
   addConnectionOptions(importCommand, 'Azure cloud for bare registry names');
   importCommand
     .option('--server-side', 'let ACR run the import itself (ARM importImage, as az acr import does); signs in with Entra ID')
@@ -127,8 +129,10 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
   const program = buildProgram(async (opts) => {
     setUp(opts);
     const ctx = { console, stdout, env, signal: controller.signal, stdin: io.stdin };
-    // --server-side and the copy made here are two commands behind one set of flags.
-    if (opts.serverSide) {
+    // --server-side, the copy made here and --all-tags (a sync of one entry) are three commands behind one set of flags.
+    if (opts.allTags) {
+      await (await import('../commands/sync/command.js')).runSync(allTagsRequest(opts, env, console), ctx);
+    } else if (opts.serverSide) {
       const request = serverSideImportRequest(opts, env, console);
       await (await import('../commands/import-server-side.js')).runServerSideImport(request, ctx);
     } else {
@@ -141,12 +145,15 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
     await task({ console, stdout, env, signal: controller.signal, stdin: io.stdin });
   };
   registerAzureCommands(program, runCommand);
+  registerSyncCommand(program, runCommand);
   registerLoginCommands(program, runCommand);
   registerCompletionCommand(program, stdout);
   // On a failure, -o json prints one error object on stdout; people's words stay on stderr.
   const fail = (err: unknown, code: number): number => {
     console.error(err);
-    if (json) stdout.write(jsonText(errorJson(err, code)));
+    // A command that printed its own result object (sync) says so: one object on stdout, not two.
+    const reported = typeof err === 'object' && err !== null && 'reported' in err;
+    if (json && !reported) stdout.write(jsonText(errorJson(err, code)));
     return code;
   };
   try {

@@ -6,6 +6,8 @@ import type { ConnectionRequest } from '../commands/context.js';
 import type { ImportRequest } from '../commands/import.js';
 import type { ServerSideImportRequest } from '../commands/import-server-side.js';
 import type { ShowManifestsRequest } from '../commands/show-manifests.js';
+import type { SyncRequest } from '../commands/sync/command.js';
+import { parseShard } from '../commands/sync/shard.js';
 import { explicitTargets, registrySourceRequest } from '../commands/targets.js';
 import { formatStorageSpec, parseStorageSpec } from '../content/transports.js';
 import type { Console } from '../output/console.js';
@@ -124,5 +126,54 @@ export function showManifestsRequest(registry: string, repository: ShowManifests
     subscription: text(o.subscription),
     output: output(o.output),
     connection: connectionRequest(o, env, console),
+  };
+}
+
+/** `sync FILE`. */
+export function syncRequest(file: string, o: Options, env: NodeJS.ProcessEnv, console: Console): SyncRequest {
+  return {
+    file,
+    target: text(o.target),
+    output: output(o.output),
+    dryRun: Boolean(o.dryRun),
+    failFast: Boolean(o.failFast),
+    shard: o.shard === undefined ? undefined : parseShard(String(o.shard)),
+    concurrency: o.concurrency as number,
+    parallel: o.parallel as number,
+    rateLimitReserve: o.rateLimitReserve as number,
+    serverSide: Boolean(o.serverSide),
+    sourceAuthMode: (o.sourceAuthMode ?? 'auto') as AuthMode,
+    targetAuthMode: (o.targetAuthMode ?? 'auto') as AuthMode,
+    subscription: text(o.subscription),
+    connection: connectionRequest(o, env, console),
+  };
+}
+
+/**
+ * `import --all-tags`: the one-repository shorthand of sync. Every tag of --source goes into the
+ * repository -t names (without a tag), or the source's path.
+ */
+export function allTagsRequest(o: Options, env: NodeJS.ProcessEnv, console: Console): SyncRequest {
+  const refused: [unknown, string][] = [
+    [list(o.repository).length, '--repository'],
+    [o.registry, '--registry'],
+    [o.username || o.password || o.passwordStdin || o.targetUsername || o.targetPassword || o.targetPasswordStdin, 'credential flags (use the ACR_IMPORT_* environment variables, the docker config or Entra ID)'],
+    [o.lock, '--lock'],
+    [o.wait === false, '--no-wait'],
+    [list(o.allowForeignLayerHost).length, '--allow-foreign-layer-host'],
+  ];
+  for (const [given, flag] of refused) if (given) throw usageError(`--all-tags does not take ${flag}.`);
+  const images = list(o.image);
+  if (images.length > 1 || images.some((i) => i.includes(':') || i.includes('@'))) throw usageError('With --all-tags, -t names the target repository once, without a tag: each tag keeps its name.');
+  return {
+    ...syncRequest('--all-tags', { ...o, target: o.name, parallel: o.concurrency, rateLimitReserve: 0 }, env, console),
+    allTags: {
+      source: String(o.source),
+      repository: images[0],
+      force: Boolean(o.force),
+      maxManifests: o.maxManifests as number,
+      maxLayerSize: o.maxLayerSize as number | undefined,
+      includeForeignLayers: Boolean(o.includeForeignLayers),
+    },
   };
 }

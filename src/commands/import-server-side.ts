@@ -68,6 +68,67 @@ export interface ServerSideResult {
   durationMs: number;
 }
 
+/**
+ * The importImage body: a registry named by resource ID (`resourceId`: --registry's, or an ACR of
+ * the subscription when no credentials are given) is read with the caller's rights; any other
+ * goes as a registryUri, with the credentials given.
+ */
+export async function importImageBody(
+  session: AzureSession,
+  sourceRef: ImageReference,
+  targets: ImportTarget[],
+  o: { credentials?: { username?: string; password: string }; resourceId?: string; force: boolean },
+): Promise<ImportImageBody> {
+  const resourceId = o.resourceId ?? (o.credentials || !isAcrLoginServerIn(session.cloud, sourceRef.registry) ? undefined : (await sourceInSubscription(session, sourceRef.registry))?.id);
+  const targetTags = targets.filter((t) => t.tag).map((t) => `${t.repository}:${t.tag}`);
+  const untagged = targets.filter((t) => !t.tag).map((t) => t.repository);
+  return {
+    // Credentials go only with a registryUri: ACR reads a registry named by resourceId with the caller's rights.
+    source: { ...(resourceId ? { resourceId } : { registryUri: sourceRef.registry, ...(o.credentials ? { credentials: o.credentials } : {}) }), sourceImage: imagePath(sourceRef) },
+    ...(targetTags.length ? { targetTags } : {}),
+    ...(untagged.length ? { untaggedTargetRepositories: untagged } : {}),
+    mode: o.force ? 'Force' : 'NoForce',
+  };
+}
+
+/**
+ * POSTs importImage (a throttled POST was not accepted: it is sent again after Retry-After), then
+ * follows the long-running operation to its end, unless `wait` is false.
+ */
+export async function postImportImage(
+  session: AzureSession,
+  registryId: string,
+  body: ImportImageBody,
+  what: string,
+  o: { wait: boolean; signal: AbortSignal; env: NodeJS.ProcessEnv },
+): Promise<{ status: 'Succeeded' | 'Queued'; operation?: string }> {
+  const path = `${registryId}/importImage?api-version=${REGISTRY_API_VERSION}`;
+  session.console.debug(`POST ${session.armEndpoint}${path}\n${JSON.stringify(redactBody(body))}`);
+  let res = await session.arm.send('POST', path, body, { retry: false });
+  for (let attempt = 1; res.status === 429 && attempt <= 3; attempt++) {
+    const wait = Math.min(parseRetryAfter(header(res.headers, 'retry-after')) ?? 2000 * attempt, 60_000);
+    session.console.debug(`ARM throttled the import request; retrying in ${wait} ms`);
+    await sleep(wait, undefined, { signal: o.signal });
+    res = await session.arm.send('POST', path, body, { retry: false });
+  }
+  if (res.status === 202) {
+    const operation = header(res.headers, 'azure-asyncoperation') ?? header(res.headers, 'location');
+    if (!o.wait) return { status: 'Queued', operation };
+    const seconds = Number(o.env[POLL_INTERVAL_ENV] ?? 5);
+    let last = '';
+    await session.arm.waitForOperation(res, what, {
+      defaultIntervalMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 5000,
+      onPoll: (status) => {
+        if (status !== last) session.console.debug(`import operation: ${status}`);
+        last = status;
+      },
+    });
+    return { status: 'Succeeded', operation };
+  }
+  if (res.status !== 200 && res.status !== 201 && res.status !== 204) throw armError(res, what);
+  return { status: 'Succeeded' };
+}
+
 /** The request body with secrets replaced, for --dry-run and --debug. */
 export function redactBody(body: ImportImageBody): ImportImageBody {
   const creds = body.source.credentials;
@@ -97,19 +158,11 @@ export async function runServerSideImport(o: ServerSideImportRequest, ctx: Comma
       c.warn('The source credentials are not sent: with --registry, ACR reads the source registry by its resource ID, with the rights of the signed-in identity (as az acr import does).');
       credentials = undefined;
     }
-    const resourceId = inRegistry ? inRegistry.resourceId : credentials || !isAcrLoginServerIn(cloud, sourceRef.registry) ? undefined : (await sourceInSubscription(session, sourceRef.registry))?.id;
     const sourceText = inRegistry?.text ?? formatReference(sourceRef);
-    const sourceImage = imagePath(sourceRef);
     const targets = targetsFor(o.targets, sourceRef);
-    const targetTags = targets.filter((t) => t.tag).map((t) => `${t.repository}:${t.tag}`);
-    const untagged = targets.filter((t) => !t.tag).map((t) => t.repository);
-    const body: ImportImageBody = {
-      // Credentials go only with a registryUri: ACR reads a registry named by resourceId with the caller's rights.
-      source: { ...(resourceId ? { resourceId } : { registryUri: sourceRef.registry, ...(credentials ? { credentials } : {}) }), sourceImage },
-      ...(targetTags.length ? { targetTags } : {}),
-      ...(untagged.length ? { untaggedTargetRepositories: untagged } : {}),
-      mode: o.force ? 'Force' : 'NoForce',
-    };
+    const body = await importImageBody(session, sourceRef, targets, { credentials, resourceId: inRegistry?.resourceId, force: o.force });
+    const targetTags = body.targetTags ?? [];
+    const untagged = body.untaggedTargetRepositories ?? [];
 
     const target = await findTargetRegistry(session, o.name, o.resourceGroup);
     const path = `${target.id}/importImage?api-version=${REGISTRY_API_VERSION}`;
@@ -143,38 +196,15 @@ export async function runServerSideImport(o: ServerSideImportRequest, ctx: Comma
     }
 
     c.info(`Asking ACR to import ${sourceText} into ${target.loginServer} (${[...targetTags, ...untagged.map((r) => `${r} untagged`)].join(', ')})`);
-    c.debug(`POST ${url}\n${JSON.stringify(redactBody(body))}`);
-    let res = await session.arm.send('POST', path, body, { retry: false });
-    // A throttled POST was not accepted: waiting and sending it again is safe.
-    for (let attempt = 1; res.status === 429 && attempt <= 3; attempt++) {
-      const wait = Math.min(parseRetryAfter(header(res.headers, 'retry-after')) ?? 2000 * attempt, 60_000);
-      c.debug(`ARM throttled the import request; retrying in ${wait} ms`);
-      await sleep(wait, undefined, { signal: ctx.signal });
-      res = await session.arm.send('POST', path, body, { retry: false });
-    }
-    const what = `the import of ${sourceText} into ${target.loginServer}`;
-    if (res.status === 202) {
-      const operation = header(res.headers, 'azure-asyncoperation') ?? header(res.headers, 'location');
-      result.operation = operation;
-      if (!o.wait) {
-        result.status = 'Queued';
-        result.durationMs = Date.now() - started;
-        c.success(`ACR queued ${what}; not waiting for it (--no-wait).`);
-        if (operation) c.info(`  Operation: ${operation}`);
-        if (o.output === 'json') ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        return;
-      }
-      const seconds = Number(ctx.env[POLL_INTERVAL_ENV] ?? 5);
-      let last = '';
-      await session.arm.waitForOperation(res, what, {
-        defaultIntervalMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 5000,
-        onPoll: (status) => {
-          if (status !== last) c.debug(`import operation: ${status}`);
-          last = status;
-        },
-      });
-    } else if (res.status !== 200 && res.status !== 201 && res.status !== 204) {
-      throw armError(res, what);
+    const posted = await postImportImage(session, target.id, body, `the import of ${sourceText} into ${target.loginServer}`, { wait: o.wait, signal: ctx.signal, env: ctx.env });
+    result.operation = posted.operation;
+    if (posted.status === 'Queued') {
+      result.status = 'Queued';
+      result.durationMs = Date.now() - started;
+      c.success(`ACR queued the import of ${sourceText} into ${target.loginServer}; not waiting for it (--no-wait).`);
+      if (posted.operation) c.info(`  Operation: ${posted.operation}`);
+      if (o.output === 'json') ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
     }
     result.status = 'Succeeded';
 
@@ -283,7 +313,7 @@ function imagePath(ref: ImageReference): string {
  * (the registry is read, since its login server may be hashed); or, like az, by finding the
  * name in the subscription's registry list, whose `id` gives the resource group.
  */
-async function findTargetRegistry(session: AzureSession, name: string, resourceGroup: string | undefined): Promise<{ id: string; loginServer: string; resource?: ArmRegistry }> {
+export async function findTargetRegistry(session: AzureSession, name: string, resourceGroup: string | undefined): Promise<{ id: string; loginServer: string; resource?: ArmRegistry }> {
   const value = name.trim();
   if (looksLikeResourceId(value)) {
     const id = parseRegistryResourceId(value);

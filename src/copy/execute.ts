@@ -2,7 +2,7 @@
 // digest once its blobs are in, then indexes after their children, then referrers (each after
 // its subject), then tags, last of all. A failure anywhere leaves no tag pointing at an
 // incomplete image.
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { setMaxListeners } from 'node:events';
 import type { ReadOnlyStorage, ReferrerIndexing, Storage, UploadSession } from '../content/storage.js';
 import { isForeignLayer, type Descriptor } from '../oci/media-types.js';
@@ -17,6 +17,8 @@ export interface ExecuteOptions {
   sourceRepository: string;
   /** Parallel blob transfers. */
   concurrency: number;
+  /** A limiter shared with other copies (sync: one budget for every image); default: one of `concurrency`. */
+  blobLimit?: LimitFunction;
   transport: Transport;
   /** Which hosts foreign layers may come from besides public https ones. */
   foreignLayers?: ForeignLayerPolicy;
@@ -50,7 +52,7 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
     return stats;
   }
   const root = plan.root;
-  const blobLimit = pLimit(o.concurrency);
+  const blobLimit = o.blobLimit ?? pLimit(o.concurrency);
   // A separate limiter for manifests: a manifest task waits on blob tasks, and sharing one limiter could deadlock.
   const manifestLimit = pLimit(Math.max(2, o.concurrency));
   // A repository whose tags are in place still gets referrers it lacks.

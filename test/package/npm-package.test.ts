@@ -56,8 +56,10 @@ describe('the tarball', () => {
     expect(entries).toContain('dist/bundle/sbom.cdx.json');
     expect(entries).toContain('CHANGELOG.md');
     expect(entries).toContain('schema/import-result.schema.json');
+    expect(entries).toContain('schema/sync-result.schema.json');
+    expect(entries).toContain('schema/sync-config.schema.json');
     for (const e of entries) {
-      expect(e, e).toMatch(/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|schema\/import-result\.schema\.json|bin\/acr-import\.js|dist\/bundle\/(main\.js|THIRD-PARTY-LICENSES\.txt|sbom\.cdx\.json|chunks\/[\w-]+\.js))$/);
+      expect(e, e).toMatch(/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|schema\/(import-result|sync-result|sync-config)\.schema\.json|bin\/acr-import\.js|dist\/bundle\/(main\.js|THIRD-PARTY-LICENSES\.txt|sbom\.cdx\.json|chunks\/[\w-]+\.js))$/);
     }
     expect(tarballBytes).toBeLessThan(1024 * 1024);
   });
