@@ -3,9 +3,12 @@
 const MiB = 1024 * 1024;
 
 export type ScenarioId = 'bandwidth' | 'latency' | 'huge' | 'noop';
-export type ContenderId = 'acr-import' | 'skopeo' | 'floor';
+/** relay: node:http hashing every byte (the floor of a verifying copy); curl-relay: curl into curl. */
+export type ContenderId = 'acr-import' | 'relay' | 'floor' | 'curl-relay' | 'skopeo';
 export const ALL_SCENARIOS: ScenarioId[] = ['bandwidth', 'latency', 'huge', 'noop'];
-export const ALL_CONTENDERS: ContenderId[] = ['acr-import', 'skopeo', 'floor'];
+export const ALL_CONTENDERS: ContenderId[] = ['acr-import', 'relay', 'floor', 'curl-relay', 'skopeo'];
+/** Contenders of the no-op re-runs: a relay has nothing to skip with. */
+export const NOOP_CONTENDERS: ContenderId[] = ['acr-import', 'floor', 'skopeo'];
 
 export interface BenchConfig {
   quick: boolean;
@@ -19,7 +22,7 @@ export interface BenchConfig {
   bandwidth: { platforms: number; layersPerPlatform: number; layerBytes: number };
   latency: { platforms: number; layersPerPlatform: number; layerBytes: number; delayMs: number };
   huge: { layerBytes: number };
-  /** Parallel uploads of the floor (acr-import's default --concurrency is 8). */
+  /** Parallel uploads of the floor and the relays (acr-import's default --concurrency is 8). */
   floorParallel: number;
   /** Extra arguments for every acr-import run, e.g. "--concurrency 16". */
   acrArgs: string[];
