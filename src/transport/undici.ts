@@ -1,11 +1,20 @@
 // The parts of undici this tool uses, each from its own module. undici's index also loads fetch,
 // WebSocket, EventSource, caches and mocks, which nothing here uses: loading them cost start-up
 // time and about 10 MiB of memory in every run. The types are undici's own.
+import { setFlagsFromString } from 'node:v8';
 import type { Dispatcher as DispatcherType } from 'undici';
 import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
 import api from 'undici/lib/api/index.js';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import buildConnector from 'undici/lib/core/connect.js';
+
+// undici parses HTTP with llhttp compiled to WebAssembly, at its first connection. V8 compiles it
+// with its baseline compiler (Liftoff), then again with its optimising one once the parser is
+// hot: a few requests suffice, and that second compile took a quarter of a second of CPU and
+// 35 MiB of memory at its peak in every run, for a parser that reads headers and hands each
+// body chunk over in one piece. Liftoff code is kept. On these two architectures Liftoff
+// compiles all of llhttp (SIMD included); elsewhere V8 keeps its own choice.
+if (process.arch === 'x64' || process.arch === 'arm64') setFlagsFromString('--liftoff-only');
 
 // What undici's index does on load: dispatchers get request(), connect() and the rest. A proxy
 // tunnel needs connect() on its client.
