@@ -199,11 +199,13 @@ export class RegistryClient {
 
   /**
    * Whether a blob exists. A 3xx is a yes: the registry is sending us to where the bytes are, and
-   * following it is pointless (signed blob-store URLs answer HEAD with 403).
+   * following it is pointless (signed blob-store URLs answer HEAD with 403). Asked before an
+   * upload only, so with the upload's scope: its token is fetched while the checks run ahead of
+   * the transfers, not by the first upload.
    */
   async hasBlob(repo: string, digest: string, signal?: AbortSignal, budget?: RetryBudget): Promise<boolean> {
     const url = `/v2/${repo}/blobs/${digest}`;
-    const res = await this.call({ method: 'HEAD', url, scopes: [pull(repo)], budget, signal });
+    const res = await this.call({ method: 'HEAD', url, scopes: [push(repo)], budget, signal });
     await drain(res);
     if (res.status === 200 || (res.status >= 301 && res.status <= 308 && res.status !== 304)) return true;
     if (res.status === 404) return false;
