@@ -9,7 +9,7 @@ import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningProxy, RunningRegistry, FixtureSpec } from '../test/harness/index.js';
 import { ALL_CONTENDERS, NOOP_CONTENDERS, loadConfig, type BenchConfig, type ContenderId, type ScenarioId } from './lib/config.js';
-import { ACR_IMPORT_BIN, ROOT, clearSkopeoCache, countRequests, runAcrImport, runSkopeo, skopeoVersion, type CopyJob, type RequestCount } from './lib/contenders.js';
+import { ACR_IMPORT_BIN, BASELINE_BIN, ROOT, clearSkopeoCache, countRequests, runAcrImport, runSkopeo, skopeoVersion, type CopyJob, type RequestCount } from './lib/contenders.js';
 import { floorNoop, floorPush } from './lib/floor.js';
 import { runCurlRelay, runNodeRelay } from './lib/relays.js';
 import { MANIFEST_ACCEPT, buildFixture, startRecordingProxy, startRegistries, verifyCopy, type Fixture } from './lib/lab.js';
@@ -61,6 +61,8 @@ interface Row {
   ratioToFloor?: number;
   /** acr-import / the node:http relay hashing every byte: the floor of a verifying copy. */
   ratioToRelay?: number;
+  /** acr-import / the build in BENCH_BASELINE_BIN (after / before). */
+  ratioToBaseline?: number;
   /** Requests of one untimed acr-import run through recording proxies (scenarios without a proxy). */
   countingRun?: { wallMs: number; requests: RequestCount };
   notes: string[];
@@ -108,6 +110,7 @@ function finishRow(row: Row): Row {
   row.ratioToSkopeo = ratio(row.stats['acr-import']?.time, row.stats.skopeo?.time);
   row.ratioToFloor = ratio(row.stats['acr-import']?.time, row.stats.floor?.time);
   row.ratioToRelay = ratio(row.stats['acr-import']?.time, row.stats.relay?.time);
+  row.ratioToBaseline = ratio(row.stats['acr-import']?.time, row.stats.baseline?.time);
   return row;
 }
 
@@ -154,8 +157,9 @@ class Bench {
     if (contender === 'relay' || contender === 'curl-relay') {
       if (noop) throw new Error('a relay has no no-op run');
       r = contender === 'relay' ? await runNodeRelay('http+sha256', fixture, relay) : await runCurlRelay(fixture, relay);
-    } else if (contender === 'acr-import') {
-      const a = await runAcrImport(job, { extraArgs: this.cfg.acrArgs, timeoutMs: this.cfg.timeoutMs, cpuProfDir: this.cpuProfDir(scenario) });
+    } else if (contender === 'acr-import' || contender === 'baseline') {
+      const bin = contender === 'baseline' ? BASELINE_BIN : undefined;
+      const a = await runAcrImport(job, { extraArgs: this.cfg.acrArgs, timeoutMs: this.cfg.timeoutMs, cpuProfDir: bin ? undefined : this.cpuProfDir(scenario), bin });
       if (noop && a.summary?.targets && !a.summary.targets.every((t) => t.action === 'unchanged')) throw new Error(`acr-import no-op run wrote something: ${a.stdout.slice(0, 500)}`);
       r = a;
     } else if (contender === 'skopeo') {
@@ -286,10 +290,10 @@ class Bench {
   }
 }
 
-async function startupTime(runs: number): Promise<{ runs: number[]; median: number; min: number; max: number }> {
+async function startupTime(runs: number, bin = ACR_IMPORT_BIN): Promise<{ runs: number[]; median: number; min: number; max: number }> {
   const times: number[] = [];
   for (let i = 0; i <= runs; i++) {
-    const r = await runMeasured(process.execPath, [ACR_IMPORT_BIN, '--help'], { rss: false });
+    const r = await runMeasured(process.execPath, [bin, '--help'], { rss: false });
     if (r.code !== 0) throw new Error(`acr-import --help exited with ${r.code}: ${r.stderr}`);
     if (i > 0) times.push(r.wallMs); // the first run warms the page cache
   }
@@ -330,6 +334,21 @@ function markdownTable(rows: Row[], startup: Startup): string {
   const noopStart = rows.find((r) => r.id === 'noop')?.stats['acr-import']?.firstRequestMs;
   lines.push(`| \`acr-import --help\` | ${Math.round(startup.median)} ms (${Math.round(startup.min)}–${Math.round(startup.max)}) | | | | | | | | | | |`);
   if (noopStart) lines.push(`| no-op start-up (to its first request) | ${Math.round(noopStart.median)} ms (${Math.round(noopStart.min)}–${Math.round(noopStart.max)}) | | | | | | | | | | |`);
+  return lines.join('\n');
+}
+
+/** Before (BENCH_BASELINE_BIN) and after, from the same run: time, CPU, peak RSS, start-up. */
+function baselineTable(rows: Row[], startup: Startup, baselineStartup: Startup | undefined): string | undefined {
+  if (!rows.some((r) => r.stats.baseline)) return undefined;
+  const lines = ['| Scenario | before | after | after / before | CPU before → after | peak RSS before → after | first request before → after |', '|---|---|---|---|---|---|---|'];
+  const cpu = (s: ContenderStats | undefined, bytes: number) => (s?.cpuMs ? (bytes >= MiB ? `${fmtSeconds(s.cpuMsPerGiB!)} s/GiB` : `${fmtSeconds(s.cpuMs.median)} s`) : '–');
+  const first = (s: ContenderStats | undefined) => (s?.firstRequestMs ? `${Math.round(s.firstRequestMs.median)} ms` : '–');
+  for (const r of rows) {
+    const [b, a] = [r.stats.baseline, r.stats['acr-import']];
+    if (!b || !a) continue;
+    lines.push(`| ${r.title} | ${cell(b)} | ${cell(a)} | ${fmtRatio(r.ratioToBaseline)} | ${cpu(b, r.bytes)} → ${cpu(a, r.bytes)} | ${fmtMiB(b.peakRss?.max)} → ${fmtMiB(a.peakRss?.max)} | ${first(b)} → ${first(a)} |`);
+  }
+  if (baselineStartup) lines.push(`| \`--help\` | ${Math.round(baselineStartup.median)} ms | ${Math.round(startup.median)} ms | ${fmtRatio(startup.median / baselineStartup.median)} | | | |`);
   return lines.join('\n');
 }
 
@@ -427,6 +446,8 @@ async function main(): Promise<void> {
     log(`\n== acr-import --help start-up (${cfg.startupRuns} runs)`);
     const startup = await startupTime(cfg.startupRuns);
     log(`  median ${Math.round(startup.median)} ms (${Math.round(startup.min)}–${Math.round(startup.max)})`);
+    const baselineStartup = BASELINE_BIN && cfg.contenders.includes('baseline') ? await startupTime(cfg.startupRuns, BASELINE_BIN) : undefined;
+    if (baselineStartup) log(`  baseline: median ${Math.round(baselineStartup.median)} ms`);
 
     const b = cfg.bandwidth;
     if (cfg.scenarios.includes('bandwidth')) {
@@ -450,6 +471,7 @@ async function main(): Promise<void> {
     const rows = [...bench.rows].sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
     const targets = checkTargets(rows);
     const table = markdownTable(rows, startup);
+    const beforeAfter = baselineTable(rows, startup, baselineStartup);
     const result = {
       date: new Date().toISOString(),
       durationS: Math.round((Date.now() - started) / 1000),
@@ -457,17 +479,20 @@ async function main(): Promise<void> {
       git: gitInfo(),
       config: cfg,
       startupMs: startup,
+      baseline: BASELINE_BIN ? { bin: BASELINE_BIN, startupMs: baselineStartup } : undefined,
       scenarios: rows,
       targets,
       markdown: table,
+      beforeAfter,
     };
     mkdirSync(RESULTS_DIR, { recursive: true });
     const json = `${JSON.stringify(result, null, 2)}\n`;
     writeFileSync(join(RESULTS_DIR, 'latest.json'), json);
     writeFileSync(join(RESULTS_DIR, `${result.date.replace(/[:.]/g, '-')}.json`), json);
-    writeFileSync(join(RESULTS_DIR, 'latest.md'), `${table}\n`);
+    writeFileSync(join(RESULTS_DIR, 'latest.md'), `${table}\n${beforeAfter ? `\nBefore (${BASELINE_BIN}) and after:\n\n${beforeAfter}\n` : ''}`);
 
     console.log(`\n${table}\n`);
+    if (beforeAfter) console.log(`Before (${BASELINE_BIN}) and after, from this run:\n\n${beforeAfter}\n`);
     for (const r of rows) {
       console.log(`- ${r.title}: ${r.description}.${r.countingRun ? ` Requests from one extra acr-import run through recording proxies: ${r.countingRun.requests.total} (${Object.entries(r.countingRun.requests.byMethod).map(([m, n]) => `${n} ${m}`).join(', ')}).` : ''}${r.notes.length ? ` ${r.notes.join('; ')}.` : ''}`);
     }

@@ -4,11 +4,11 @@ const MiB = 1024 * 1024;
 
 export type ScenarioId = 'bandwidth' | 'latency' | 'huge' | 'noop';
 /** relay: node:http hashing every byte (the floor of a verifying copy); curl-relay: curl into curl. */
-export type ContenderId = 'acr-import' | 'relay' | 'floor' | 'curl-relay' | 'skopeo';
+export type ContenderId = 'acr-import' | 'baseline' | 'relay' | 'floor' | 'curl-relay' | 'skopeo';
 export const ALL_SCENARIOS: ScenarioId[] = ['bandwidth', 'latency', 'huge', 'noop'];
-export const ALL_CONTENDERS: ContenderId[] = ['acr-import', 'relay', 'floor', 'curl-relay', 'skopeo'];
+export const ALL_CONTENDERS: ContenderId[] = ['acr-import', 'baseline', 'relay', 'floor', 'curl-relay', 'skopeo'];
 /** Contenders of the no-op re-runs: a relay has nothing to skip with. */
-export const NOOP_CONTENDERS: ContenderId[] = ['acr-import', 'floor', 'skopeo'];
+export const NOOP_CONTENDERS: ContenderId[] = ['acr-import', 'baseline', 'floor', 'skopeo'];
 
 export interface BenchConfig {
   quick: boolean;
@@ -54,7 +54,8 @@ export function loadConfig(): BenchConfig {
   return {
     quick,
     scenarios,
-    contenders: list('BENCH_CONTENDERS', ALL_CONTENDERS),
+    // 'baseline' runs only when BENCH_BASELINE_BIN names a build.
+    contenders: list('BENCH_CONTENDERS', ALL_CONTENDERS).filter((c) => c !== 'baseline' || Boolean(process.env.BENCH_BASELINE_BIN)),
     runsBig: Math.max(1, int('BENCH_RUNS_BIG', int('BENCH_RUNS', quick ? 1 : 3))),
     runsSmall: Math.max(1, int('BENCH_RUNS_SMALL', int('BENCH_RUNS', quick ? 2 : 5))),
     startupRuns: Math.max(1, int('BENCH_STARTUP_RUNS', quick ? 5 : 10)),
