@@ -1,10 +1,19 @@
-// Where each side's credentials come from, first match wins: flags, stdin, environment variables
-// (bound to a registry), the docker config (credential helpers included), the containers auth.json
-// (skopeo, podman), then anonymous.
+// Where each side's credentials come from: one chain of keychains, first match wins: flags and
+// stdin, environment variables (bound to a registry), the docker config (credential helpers
+// included), the containers auth.json (skopeo, podman), then any member a provider plugs in (the
+// Azure provider's Entra ID, for an ACR), then anonymous. Shaped after go-containerregistry's
+// authn.Keychain and MultiKeychain. Nothing here knows Azure.
 import { text } from 'node:stream/consumers';
 import { usageError } from '../errors.js';
+import type { AuthCredential } from './authenticator.js';
 import { containersAuthCredential } from './containers-auth.js';
-import { credentialFromUserPassword, dockerConfigCredential, sameRegistry, type Credential } from './docker-config.js';
+import { credentialFromUserPassword, dockerConfigCredential, sameRegistry } from './docker-config.js';
+
+/** How a side signs in: `auto` lets the chain decide, `docker` leaves plugged-in members out, `anonymous` takes nothing. */
+export type AuthMode = 'auto' | 'entra' | 'docker' | 'anonymous';
+export const AUTH_MODES: AuthMode[] = ['auto', 'entra', 'docker', 'anonymous'];
+
+export type Side = 'source' | 'target';
 
 export interface SecretInput {
   username?: string;
@@ -67,22 +76,62 @@ export function explicitSecret(side: 'source' | 'target', registry: string, inpu
   return { username, password, from: input.passwordStdin ? 'standard input' : input.password ? 'flags' : 'environment' };
 }
 
-/**
- * The credential for one side. `registry` is as users name it ('docker.io'), which is how the
- * docker config keys its entries. Returns how it was found, for --debug (never the secret).
- */
-export async function resolveCredential(
-  side: 'source' | 'target',
-  registry: string,
-  input: SecretInput,
-  env: NodeJS.ProcessEnv,
-  stdinSecret: string | undefined,
-): Promise<{ credential: Credential; from: string }> {
-  const { username, password, from } = explicitSecret(side, registry, input, env, stdinSecret);
-  if (password) return { credential: credentialFromUserPassword(username, password), from };
-  const fromConfig = await dockerConfigCredential(registry, { env });
-  if (fromConfig) return { credential: fromConfig, from: 'docker config' };
-  const fromContainers = await containersAuthCredential(registry, { env });
-  if (fromContainers) return { credential: fromContainers.credential, from: fromContainers.file };
+/** What a keychain is asked: one side's registry, as users name it ('docker.io'), which is how the docker config keys its entries. */
+export interface KeychainQuery {
+  side: Side;
+  registry: string;
+  input: SecretInput;
+  env: NodeJS.ProcessEnv;
+  /** The password read from standard input, when a --*-password-stdin flag asked for it. */
+  stdinSecret?: string;
+}
+
+/** A credential and where it came from, for --debug (never the secret). */
+export interface Found {
+  credential: AuthCredential;
+  from: string;
+}
+
+/** One place credentials can come from; undefined when it has none for the registry. */
+export type Keychain<F extends Found = Found> = (q: KeychainQuery) => Promise<F | undefined>;
+
+const given: Keychain = async (q) => {
+  const { username, password, from } = explicitSecret(q.side, q.registry, q.input, q.env, q.stdinSecret);
+  return password ? { credential: credentialFromUserPassword(username, password), from } : undefined;
+};
+
+const dockerConfig: Keychain = async (q) => {
+  const credential = await dockerConfigCredential(q.registry, { env: q.env });
+  return credential ? { credential, from: 'docker config' } : undefined;
+};
+
+const containersAuth: Keychain = async (q) => {
+  const found = await containersAuthCredential(q.registry, { env: q.env });
+  return found ? { credential: found.credential, from: found.file } : undefined;
+};
+
+/** The chain: flags and environment, docker config, containers auth, then `more` (a provider's), else anonymous. */
+export async function resolveCredential<F extends Found = Found>(q: KeychainQuery, more: Keychain<F>[] = []): Promise<Found | F> {
+  for (const keychain of [given, dockerConfig, containersAuth, ...more]) {
+    const found = await keychain(q);
+    if (found) return found;
+  }
   return { credential: { kind: 'anonymous' }, from: 'none (anonymous)' };
+}
+
+/** A side's sign-in with no provider in the chain: `anonymous` takes nothing; `auto` and `docker` ask the chain. */
+export async function keychainSignIn(q: KeychainQuery, mode: Exclude<AuthMode, 'entra'>): Promise<Found> {
+  checkAuthMode(q.side, mode);
+  if (mode !== 'anonymous') return resolveCredential(q);
+  const flag = authModeFlag(q.side);
+  if (q.input.username || q.input.password || q.input.passwordStdin) throw usageError(`${flag} anonymous cannot be used with ${q.side} credentials.`);
+  return { credential: { kind: 'anonymous' }, from: `none (${flag} anonymous)` };
+}
+
+export function authModeFlag(side: Side): string {
+  return side === 'source' ? '--source-auth-mode' : '--target-auth-mode';
+}
+
+export function checkAuthMode(side: Side, mode: string): void {
+  if (!AUTH_MODES.includes(mode as AuthMode)) throw usageError(`${authModeFlag(side)} must be one of ${AUTH_MODES.join(', ')}, not '${mode}'.`);
 }

@@ -2,8 +2,8 @@
 // Specification" and "OAuth2 Token Authentication"): GET with anonymous or Basic, POST with
 // grant_type=refresh_token or password. ACR's /oauth2/token speaks the same protocol.
 import { AcrImportError } from '../errors.js';
-import { firewallRefusal } from '../providers/azure/acr-errors.js';
-import { readCapped } from '../content/registry/errors.js';
+import { firewallRefusal } from './acr-refusals.js';
+import { readCapped } from '../transport/read-capped.js';
 import type { HttpResponse, Transport } from '../transport/http.js';
 import { jwtExpiry } from './jwt.js';
 

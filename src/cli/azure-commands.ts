@@ -1,21 +1,13 @@
 // Azure commands besides import. Only commander is loaded here: each command's module (and the
 // Azure SDKs under it) loads when the command runs, so `--help` stays fast.
 import { Option, type Command } from 'commander';
-import type { Console } from '../output/console.js';
-import { addConnectionOptions, addOutputOptions, addRequestOptions, withLists } from './common-options.js';
-
-export interface CommandContext {
-  console: Console;
-  stdout: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-  signal: AbortSignal;
-  stdin?: NodeJS.ReadableStream;
-}
+import { AUTH_MODES } from '../auth/keychain.js';
+import type { CommandContext } from '../commands/context.js';
+import { addConnectionOptions, addOutputOptions, addRequestOptions } from './common-options.js';
+import { showManifestsRequest } from './requests.js';
 
 /** Sets up output for the command's flags (--quiet, --debug, --no-color), then runs the task. */
 export type CommandRunner = (opts: Record<string, unknown>, task: (ctx: CommandContext) => Promise<void>) => Promise<void>;
-
-const AUTH_MODES = ['auto', 'entra', 'docker', 'anonymous'];
 
 export function registerAzureCommands(program: Command, run: CommandRunner): void {
   const cmd = program
@@ -30,9 +22,9 @@ export function registerAzureCommands(program: Command, run: CommandRunner): voi
     .addOption(new Option('-o, --output <format>', 'output format: a text table, or json').choices(['text', 'json']).default('text'))
     .option('--subscription <id>', 'Azure subscription to look a bare registry name up in (env AZURE_SUBSCRIPTION_ID)');
   addOutputOptions(addRequestOptions(addConnectionOptions(cmd, 'Azure cloud for bare registry names'))).action(async (registry: string, repository: string, opts: Record<string, unknown>) =>
-    run(withLists(opts, ['insecureRegistry', 'skipTlsVerify']), async (ctx) => {
-      const { runShowManifests } = await import('../commands/show-manifests.js');
-      await runShowManifests(registry, repository, withLists(opts, ['insecureRegistry', 'skipTlsVerify']), ctx);
+    run(opts, async (ctx) => {
+      const { runShowManifests, parseRepositoryArg } = await import('../commands/show-manifests.js');
+      await runShowManifests(showManifestsRequest(registry, parseRepositoryArg(repository), opts, ctx.env, ctx.console), ctx);
     }),
   );
 }

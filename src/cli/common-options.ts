@@ -1,18 +1,12 @@
 // Flags every command shares, defined once so they read and behave the same everywhere.
 import { Option, type Command } from 'commander';
+import { wholeNumberFlag } from './parse.js';
 
 export const CLOUD_NAMES = ['AzureCloud', 'AzureChinaCloud', 'AzureUSGovernment'];
 
 /** A repeatable flag's values; no default, so help does not print "(default: [])". */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
-}
-
-/** Repeatable flags that were not given, as empty lists. */
-export function withLists<T extends Record<string, unknown>>(opts: T, names: string[]): T {
-  const out: Record<string, unknown> = { ...opts };
-  for (const n of names) out[n] ??= [];
-  return out as T;
 }
 
 export function addConnectionOptions(cmd: Command, cloudHelp: string): Command {
@@ -24,8 +18,9 @@ export function addConnectionOptions(cmd: Command, cloudHelp: string): Command {
 
 export function addRequestOptions(cmd: Command): Command {
   return cmd
-    .option('--timeout <seconds>', 'give up a request after this long without data', '60')
-    .option('--retries <n>', 'retries of a failed request (429, 5xx, dropped connection)', '4');
+    .option('--timeout <seconds>', 'give up a request after this long without data', wholeNumberFlag('--timeout', 1), 60)
+    // --retries 0 is a valid choice: one attempt per request, no retry.
+    .option('--retries <n>', 'retries of a failed request (429, 5xx, dropped connection)', wholeNumberFlag('--retries', 0), 4);
 }
 
 export function addOutputOptions(cmd: Command): Command {

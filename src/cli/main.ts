@@ -9,7 +9,10 @@ import { registerAzureCommands, type CommandRunner } from './azure-commands.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerLoginCommands } from './login.js';
 import { VERSION } from '../version.js';
-import { addConnectionOptions, addOutputOptions, addRequestOptions, collect, withLists } from './common-options.js';
+import { addConnectionOptions, addOutputOptions, addRequestOptions, collect } from './common-options.js';
+import { sizeFlag, wholeNumberFlag } from './parse.js';
+import { importRequest, serverSideImportRequest } from './requests.js';
+import { AUTH_MODES } from '../auth/keychain.js';
 
 /** `import --help` examples, as az shows them. A test parses each one. */
 export const IMPORT_EXAMPLES: [string, string][] = [
@@ -69,9 +72,9 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .option('--no-wait', 'with --server-side: return once ACR has queued the import (a client-side import always waits)')
     .addOption(new Option('-o, --output <format>', 'output format: text on stderr, or one json object on stdout').choices(['text', 'json']).default('text'))
     .option('--dry-run', 'resolve and check everything, print the plan, write nothing')
-    .option('--concurrency <n>', 'parallel blob transfers', '8')
-    .option('--max-manifests <n>', 'refuse images with more manifests (ACR import limit: 50, for every import)', '50')
-    .option('--max-layer-size <size>', 'refuse layers larger than this, from any source (default: ACR import limit, 2GiB from public sources: well-known public registries and sources read anonymously)')
+    .option('--concurrency <n>', 'parallel blob transfers', wholeNumberFlag('--concurrency', 1), 8)
+    .option('--max-manifests <n>', 'refuse images with more manifests (ACR import limit: 50, for every import)', wholeNumberFlag('--max-manifests', 1), 50)
+    .option('--max-layer-size <size>', 'refuse layers larger than this, from any source (default: ACR import limit, 2GiB from public sources: well-known public registries and sources read anonymously)', sizeFlag('--max-layer-size'))
     .option('--include-foreign-layers', 'also copy foreign (non-distributable) layers from their URLs (https, public addresses only)')
     .option('--allow-foreign-layer-host <host>', 'fetch foreign layers from this host even over http or at a private address (repeatable)', collect);
   addConnectionOptions(importCommand, 'Azure cloud for bare registry names');
@@ -79,10 +82,10 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .option('--server-side', 'let ACR run the import itself (ARM importImage, as az acr import does); signs in with Entra ID')
     .option('-g, --resource-group <group>', 'resource group of the target registry (--server-side; found in the subscription when omitted)')
     .option('--subscription <id>', 'Azure subscription of the registries (env AZURE_SUBSCRIPTION_ID; default: the Azure CLI one)')
-    .addOption(new Option('--source-auth-mode <mode>', 'source sign-in: auto (Entra ID for an ACR without other credentials), entra, docker (flags, environment, docker config), anonymous').choices(['auto', 'entra', 'docker', 'anonymous']).default('auto'))
-    .addOption(new Option('--target-auth-mode <mode>', 'target sign-in: auto, entra, docker or anonymous, as for the source').choices(['auto', 'entra', 'docker', 'anonymous']).default('auto'))
+    .addOption(new Option('--source-auth-mode <mode>', 'source sign-in: auto (Entra ID for an ACR without other credentials), entra, docker (flags, environment, docker config), anonymous').choices(AUTH_MODES).default('auto'))
+    .addOption(new Option('--target-auth-mode <mode>', 'target sign-in: auto, entra, docker or anonymous, as for the source').choices(AUTH_MODES).default('auto'))
     .option('--lock', 'lock the imported manifests afterwards (canWrite and canDelete false; ACR targets with Entra ID sign-in)');
-  addOutputOptions(addRequestOptions(importCommand)).action(async (opts: Record<string, unknown>) => run(withLists(opts, ['image', 'repository', 'insecureRegistry', 'skipTlsVerify'])));
+  addOutputOptions(addRequestOptions(importCommand)).action(async (opts: Record<string, unknown>) => run(opts));
   importCommand.addHelpText('after', `\nExamples:\n${IMPORT_EXAMPLES.map(([what, cmd]) => `  ${what}:\n    ${cmd}\n`).join('\n')}`);
   program.addHelpText(
     'after',
@@ -120,8 +123,15 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
   };
   const program = buildProgram(async (opts) => {
     setUp(opts);
-    const { runImport } = await import('../commands/import.js');
-    await runImport(opts as never, { console, stdout, env, signal: controller.signal, stdin: io.stdin });
+    const ctx = { console, stdout, env, signal: controller.signal, stdin: io.stdin };
+    // --server-side and the copy made here are two commands behind one set of flags.
+    if (opts.serverSide) {
+      const request = serverSideImportRequest(opts, env, console);
+      await (await import('../commands/import-server-side.js')).runServerSideImport(request, ctx);
+    } else {
+      const request = importRequest(opts, env, console);
+      await (await import('../commands/import.js')).runImport(request, ctx);
+    }
   }, { stdout, stderr });
   const runCommand: CommandRunner = async (opts, task) => {
     setUp(opts);

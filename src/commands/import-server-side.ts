@@ -4,22 +4,41 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcrImportError, usageError } from '../errors.js';
 import { formatReference, type ImageReference } from '../oci/reference.js';
-import { header, Transport } from '../transport/http.js';
+import { header } from '../transport/http.js';
 import { parseRetryAfter } from '../transport/retry.js';
-import type { ImportOptions, RunContext } from './import.js';
-import { readStdinSecret } from '../auth/keychain.js';
-import { sourceFor, sourceInRegistryNamed, targetsFor, type SourceSpec } from '../cli/targets.js';
+import type { ImportTarget } from '../copy/plan.js';
+import { explicitSecret, readStdinSecret, type SecretInput } from '../auth/keychain.js';
+import { createTransport, type CommandContext, type ConnectionRequest } from './context.js';
+import { sourceFor, sourceInRegistryNamed, targetsFor, type SourceSpec } from './targets.js';
 import { REGISTRY_API_VERSION, armError, looksLikeResourceId, parseRegistryResourceId, registryResourceId, type ArmRegistry } from '../providers/azure/arm.js';
-import { chooseCloud, isAcrLoginServerIn } from '../providers/azure/cloud.js';
+import { isAcrLoginServerIn } from '../providers/azure/cloud.js';
 import { createAcrClient } from '../providers/azure/acr-client.js';
 import { ManifestLocker, type LockedManifest } from '../providers/azure/lock.js';
-import { wholeNumber } from '../providers/azure/options.js';
 import { AzureSession } from '../providers/azure/session.js';
-import { explicitSecret } from '../auth/keychain.js';
-import { USER_AGENT } from '../version.js';
 
 /** Seconds between polls when ARM sends no Retry-After. */
 export const POLL_INTERVAL_ENV = 'ACR_IMPORT_POLL_INTERVAL';
+
+/** `import --server-side`, as src/cli/requests.ts makes it from the flags. */
+export interface ServerSideImportRequest {
+  /** `--source`: a registry reference, or with `registry` a path in that registry. */
+  source: string;
+  /** `--name`: the target ACR (name, login server or resource ID). */
+  name: string;
+  registry?: string;
+  /** `-t` and `--repository`; none: the source path. */
+  targets: ImportTarget[];
+  sourceCredentials: SecretInput;
+  force: boolean;
+  /** False with --no-wait: return once ACR has queued the import. */
+  wait: boolean;
+  output: 'text' | 'json';
+  dryRun: boolean;
+  lock: boolean;
+  resourceGroup?: string;
+  subscription?: string;
+  connection: ConnectionRequest;
+}
 
 export interface ImportImageBody {
   source: {
@@ -55,38 +74,20 @@ export function redactBody(body: ImportImageBody): ImportImageBody {
   return { ...body, source: { ...body.source, ...(creds ? { credentials: { ...(creds.username ? { username: creds.username } : {}), password: '***' } } : {}) } };
 }
 
-export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Promise<void> {
+export async function runServerSideImport(o: ServerSideImportRequest, ctx: CommandContext): Promise<void> {
   const started = Date.now();
   const c = ctx.console;
-  const ignored: [unknown, string][] = [
-    [o.targetUsername || o.targetPassword || o.targetPasswordStdin, '--target-username/--target-password'],
-    [o.includeForeignLayers, '--include-foreign-layers'],
-    [o.insecureRegistry?.length, '--insecure-registry'],
-    [o.sourceAuthMode && o.sourceAuthMode !== 'auto', '--source-auth-mode'],
-    [o.targetAuthMode && o.targetAuthMode !== 'auto', '--target-auth-mode'],
-  ];
-  for (const [given, flag] of ignored) {
-    if (given) throw usageError(`${flag} does not apply with --server-side: ACR runs the import and signs in to the registries itself.`);
-  }
-  if (o.lock && o.wait === false) throw usageError('--lock cannot be used with --no-wait: the import must have finished before its manifests can be locked.');
-  if (o.passwordStdin && o.targetPasswordStdin) throw usageError('Only one of --password-stdin and --target-password-stdin can read standard input.');
-
-  const cloud = chooseCloud(o.cloud, ctx.env);
-  const transport = new Transport({
-    userAgent: USER_AGENT,
-    timeoutMs: wholeNumber(o.timeout ?? '60', '--timeout') * 1000,
-    retry: { maxAttempts: wholeNumber(o.retries ?? '4', '--retries') + 1 },
-    debug: o.debug ? (line) => c.debug(line) : undefined,
-  });
+  const cloud = o.connection.cloud;
+  const transport = createTransport(o.connection, ctx);
   const session = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
   try {
-    const stdinSecret = o.passwordStdin ? await readStdinSecret(ctx.stdin) : undefined;
+    const stdinSecret = o.sourceCredentials.passwordStdin ? await readStdinSecret(ctx.stdin) : undefined;
     // As az decides it (acr/import.py): with --registry, a registry resource, read with the caller's
     // rights and never sent credentials; without it, a registryUri with the credentials given, or
     // without any, an ACR of the subscription by its resource ID when it is there.
     const inRegistry = o.registry ? await registrySource(session, o.source, o.registry) : undefined;
     const sourceRef = inRegistry?.reference ?? sourceFor(o.source, undefined).reference;
-    const secret = explicitSecret('source', sourceRef.registry, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, ctx.env, stdinSecret);
+    const secret = explicitSecret('source', sourceRef.registry, o.sourceCredentials, ctx.env, stdinSecret);
     let credentials = secret.password ? { ...(secret.username ? { username: secret.username } : {}), password: secret.password } : undefined;
     if (inRegistry && credentials) {
       c.warn('The source credentials are not sent: with --registry, ACR reads the source registry by its resource ID, with the rights of the signed-in identity (as az acr import does).');
@@ -95,7 +96,7 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
     const resourceId = inRegistry ? inRegistry.resourceId : credentials || !isAcrLoginServerIn(cloud, sourceRef.registry) ? undefined : (await sourceInSubscription(session, sourceRef.registry))?.id;
     const sourceText = inRegistry?.text ?? formatReference(sourceRef);
     const sourceImage = imagePath(sourceRef);
-    const targets = targetsFor(o.image, o.repository, sourceRef);
+    const targets = targetsFor(o.targets, sourceRef);
     const targetTags = targets.filter((t) => t.tag).map((t) => `${t.repository}:${t.tag}`);
     const untagged = targets.filter((t) => !t.tag).map((t) => t.repository);
     const body: ImportImageBody = {
@@ -151,7 +152,7 @@ export async function runServerSideImport(o: ImportOptions, ctx: RunContext): Pr
     if (res.status === 202) {
       const operation = header(res.headers, 'azure-asyncoperation') ?? header(res.headers, 'location');
       result.operation = operation;
-      if (o.wait === false) {
+      if (!o.wait) {
         result.status = 'Queued';
         result.durationMs = Date.now() - started;
         c.success(`ACR queued ${what}; not waiting for it (--no-wait).`);

@@ -1,94 +1,57 @@
-// The import command: flags → plan → (dry run) → execute → summary. Loaded lazily by main.ts so
-// `--help` stays fast.
+// The import command: a typed request → plan → (dry run) → execute → summary. Loaded lazily by
+// the cli so `--help` stays fast.
 import { executePlan } from '../copy/execute.js';
-import { planImport } from '../copy/plan.js';
-import { chooseCloud } from '../providers/azure/cloud.js';
+import { planImport, type ImportTarget } from '../copy/plan.js';
 import { prepareLock, type ManifestLocker } from '../providers/azure/lock.js';
-import type { AzureImportFlags } from '../providers/azure/options.js';
-import { AzureSession } from '../providers/azure/session.js';
 import { RegistryClient } from '../content/registry/client.js';
 import { formatReference, type ImageReference } from '../oci/reference.js';
 import { openFileSource, openFileTarget } from '../content/open.js';
 import { RegistryStorage } from '../content/registry/storage.js';
 import type { ReadOnlyStorage, Storage } from '../content/storage.js';
-import { formatStorageSpec, parseStorageSpec } from '../content/transports.js';
-import { header, Transport } from '../transport/http.js';
-import type { Console } from '../output/console.js';
+import { formatStorageSpec, type StorageSpec } from '../content/transports.js';
+import { header } from '../transport/http.js';
 import { createProgress } from '../output/progress.js';
 import { buildSummary, printSummary, type RateLimit } from '../output/summary.js';
 import { importResultJson, jsonText, noteSide } from '../output/json-result.js';
-import { USER_AGENT } from '../version.js';
-import { environmentSecret, readStdinSecret } from '../auth/keychain.js';
-import { skipTlsVerifyHosts } from '../cli/skip-tls-verify.js';
-import { sourceFor, targetsFor } from '../cli/targets.js';
-import { usageError } from '../errors.js';
-import { parseSize } from '../cli/parse.js';
+import { environmentSecret, readStdinSecret, type AuthMode, type SecretInput } from '../auth/keychain.js';
+import { createTransport, type CommandContext, type ConnectionRequest } from './context.js';
+import { RegistryAccess } from './registry-access.js';
+import { sourceFor, targetsFor } from './targets.js';
+import { AcrImportError, usageError } from '../errors.js';
 
-export interface ImportOptions extends AzureImportFlags {
-  name: string;
-  source: string;
-  image: string[];
-  repository: string[];
+/** A client-side import, as src/cli/requests.ts makes it from the flags. */
+export interface ImportRequest {
+  /** `--source`: a registry reference or a file (oci:, oci-archive:, docker-archive:). */
+  source: StorageSpec;
+  /** `--name`: the target registry or file. */
+  target: StorageSpec;
+  /** `--registry`: the registry --source is in. */
   registry?: string;
-  username?: string;
-  password?: string;
-  passwordStdin?: boolean;
-  targetUsername?: string;
-  targetPassword?: string;
-  targetPasswordStdin?: boolean;
-  force?: boolean;
-  wait?: boolean;
+  /** `-t` and `--repository`; none: the source path. */
+  targets: ImportTarget[];
+  sourceCredentials: SecretInput;
+  targetCredentials: SecretInput;
+  sourceAuthMode: AuthMode;
+  targetAuthMode: AuthMode;
+  force: boolean;
   output: 'text' | 'json';
-  dryRun?: boolean;
-  concurrency: string;
-  maxManifests: string;
-  maxLayerSize?: string;
-  includeForeignLayers?: boolean;
-  allowForeignLayerHost?: string[];
-  insecureRegistry: string[];
-  skipTlsVerify: string[];
-  cloud?: string;
-  timeout: string;
-  retries: string;
-  debug?: boolean;
+  dryRun: boolean;
+  concurrency: number;
+  maxManifests: number;
+  maxLayerSize?: number;
+  includeForeignLayers: boolean;
+  allowForeignLayerHosts: string[];
+  /** `-g`: the target registry's resource group, to read its login server from ARM. */
+  resourceGroup?: string;
+  subscription?: string;
+  lock: boolean;
+  connection: ConnectionRequest;
 }
 
-export interface RunContext {
-  console: Console;
-  stdout: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-  signal: AbortSignal;
-  stdin?: NodeJS.ReadableStream;
-}
-
-export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void> {
-  if (o.serverSide && o.skipTlsVerify?.length) throw usageError('--skip-tls-verify does not apply with --server-side: ACR reaches the registries itself.');
-  if (o.serverSide) {
-    const file = [parseStorageSpec(o.source, '--source'), parseStorageSpec(o.name, '--name')].find((s) => s.transport !== 'registry');
-    if (file) throw usageError(`--server-side imports from registry to registry; ${formatStorageSpec(file)} is a file. Leave out --server-side.`);
-    return (await import('./import-server-side.js')).runServerSideImport(o, ctx);
-  }
+export async function runImport(o: ImportRequest, ctx: CommandContext): Promise<void> {
   const started = Date.now();
   const c = ctx.console;
-  const cloud = chooseCloud(o.cloud, ctx.env);
-  const concurrency = positiveInt(o.concurrency, '--concurrency');
-  const maxManifests = positiveInt(o.maxManifests, '--max-manifests');
-  const maxLayerSize = o.maxLayerSize === undefined ? undefined : parseSize(o.maxLayerSize, '--max-layer-size');
-  if (o.passwordStdin && o.targetPasswordStdin) throw usageError('Only one of --password-stdin and --target-password-stdin can read standard input.');
-  if (o.passwordStdin && o.password) throw usageError('--password and --password-stdin are mutually exclusive.');
-  if (o.targetPasswordStdin && o.targetPassword) throw usageError('--target-password and --target-password-stdin are mutually exclusive.');
-  if (o.wait === false) c.warn('--no-wait only applies to imports run by the ACR service; this import runs here and waits.');
-
-  const transport = new Transport({
-    userAgent: USER_AGENT,
-    insecureRegistries: o.insecureRegistry,
-    skipTlsVerify: skipTlsVerifyHosts(o.skipTlsVerify ?? [], cloud, ctx.env, c),
-    timeoutMs: positiveInt(o.timeout, '--timeout') * 1000,
-    // --retries 0 is a valid choice: one attempt per request, no retry.
-    retry: { maxAttempts: positiveInt(o.retries, '--retries', 0) + 1 },
-    connectionsPerHost: Math.max(16, concurrency * 2),
-    debug: o.debug ? (line) => c.debug(line) : undefined,
-  });
+  const transport = createTransport(o.connection, ctx, { connectionsPerHost: Math.max(16, o.concurrency * 2) });
   const rateLimit: RateLimit = {};
   transport.observe({
     onResponse(_req, res) {
@@ -99,20 +62,19 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
       }
     },
   });
-  // Registry names and resource IDs, Entra ID sign-in for ACR, --lock (src/providers/azure).
-  const azure = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
+  // Registry names, sign-in, and the Azure provider only when a registry needs it (registry-access.ts).
+  const registries = new RegistryAccess({ transport, env: ctx.env, console: c, cloud: o.connection.cloud, subscription: o.subscription, signal: ctx.signal });
   // Layouts and archives (skopeo's oci:, oci-archive:, docker-archive:) are opened here; only a
   // registry side has its name resolved and signs in.
-  const sourceSpec = parseStorageSpec(o.source, '--source');
-  const targetSpec = parseStorageSpec(o.name, '--name');
+  const sourceSpec = o.source;
+  const targetSpec = o.target;
   let source: ReadOnlyStorage | undefined;
   let target: Storage | undefined;
   const hosts: { source?: string; target?: string } = {};
   try {
     let targetServer: string;
-    if (targetSpec.transport === 'registry') targetServer = (await azure.resolveRegistry(o.name, '--name', { resourceGroup: o.resourceGroup })).loginServer;
+    if (targetSpec.transport === 'registry') targetServer = await registries.loginServer(targetSpec.reference, '--name', { resourceGroup: o.resourceGroup });
     else {
-      if (o.lock) throw usageError('--lock only works with registry targets.');
       target = await openFileTarget(targetSpec);
       targetServer = formatStorageSpec(targetSpec);
     }
@@ -120,19 +82,18 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
     let sourceText: string;
     let sourceReference: string;
     if (sourceSpec.transport === 'registry') {
-      const { reference, warning } = sourceFor(sourceSpec.reference, o.registry ? (await azure.resolveRegistry(o.registry, '--registry')).loginServer : undefined);
+      const { reference, warning } = sourceFor(sourceSpec.reference, o.registry ? await registries.loginServer(o.registry, '--registry') : undefined);
       if (warning) c.warn(warning);
       sourceRef = reference;
       sourceText = formatReference(reference);
       sourceReference = reference.digest ?? reference.tag ?? 'latest';
     } else {
-      if (o.registry) throw usageError(`--registry names the registry of a registry source; --source ${o.source} is not one.`);
       const opened = await openFileSource(sourceSpec);
       source = opened.storage;
       sourceText = formatStorageSpec(sourceSpec);
       sourceReference = opened.reference;
       sourceRef = { registry: sourceText, host: '', repository: opened.repository, tag: opened.tag, digest: opened.tag ? undefined : opened.reference };
-      if (!opened.repository && !o.image.length && !o.repository.length) throw usageError(`${sourceText} names no repository to import into; give the target with -t REPO:TAG.`);
+      if (!opened.repository && !o.targets.length) throw usageError(`${sourceText} names no repository to import into; give the target with -t REPO:TAG.`);
     }
     Object.assign(hosts, { source: sourceRef.registry, target: targetServer });
     // Only a registry side reads credentials from the environment.
@@ -141,22 +102,22 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
       const ignored = environmentSecret(side, registry, ctx.env).ignored;
       if (ignored) c.warn(ignored);
     }
-    const targets = targetsFor(o.image, o.repository, sourceRef);
+    const targets = targetsFor(o.targets, sourceRef);
     if (target && targets.some((t) => !t.tag)) throw usageError(`${targetServer} names images by tag; give -t NAME:TAG for it, not --repository.`);
-    const stdinSecret = o.passwordStdin || o.targetPasswordStdin ? await readStdinSecret(ctx.stdin) : undefined;
+    const stdinSecret = o.sourceCredentials.passwordStdin || o.targetCredentials.passwordStdin ? await readStdinSecret(ctx.stdin) : undefined;
     // Unless --lock needs to know now, the registries' first answers tell whether they are ACRs.
     // A layout or an archive needs no credentials.
     const credentialsFrom = { source: 'none (files)', target: 'none (files)' };
     if (!source) {
-      const sourceCred = await azure.signIn('source', sourceRef.registry, sourceRef.host, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, o.sourceAuthMode, stdinSecret);
+      const sourceCred = await registries.signIn('source', sourceRef.registry, sourceRef.host, o.sourceCredentials, o.sourceAuthMode, stdinSecret);
       credentialsFrom.source = sourceCred.from;
       source = new RegistryStorage(new RegistryClient(transport, sourceRef.registry, sourceRef.host, sourceCred.credential));
     }
     let lock: ManifestLocker | undefined;
     if (!target) {
-      const targetCred = await azure.signIn('target', targetServer, targetServer, { username: o.targetUsername, password: o.targetPassword, passwordStdin: o.targetPasswordStdin }, o.targetAuthMode, stdinSecret);
+      const targetCred = await registries.signIn('target', targetServer, targetServer, o.targetCredentials, o.targetAuthMode, stdinSecret, o.lock);
       credentialsFrom.target = targetCred.from;
-      lock = o.lock ? await prepareLock(azure, targetServer, targetCred) : undefined;
+      lock = o.lock ? await prepareLock(await registries.azure(), targetServer, targetCred) : undefined;
       target = new RegistryStorage(new RegistryClient(transport, targetServer, targetServer, targetCred.credential));
     }
     c.debug(`source credentials: ${credentialsFrom.source}; target credentials: ${credentialsFrom.target}`);
@@ -166,18 +127,18 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
       sourceRepository: sourceRef.repository,
       sourceReference,
       targets,
-      force: Boolean(o.force),
-      maxManifests,
-      maxLayerSize,
-      includeForeignLayers: Boolean(o.includeForeignLayers),
-      concurrency,
+      force: o.force,
+      maxManifests: o.maxManifests,
+      maxLayerSize: o.maxLayerSize,
+      includeForeignLayers: o.includeForeignLayers,
+      concurrency: o.concurrency,
       signal: ctx.signal,
     });
     let stats;
     if (!o.dryRun) {
       const progress = await createProgress(c, plan.totalBytes);
       try {
-        stats = await executePlan(source, target, plan, { sourceRepository: sourceRef.repository, concurrency, transport, foreignLayers: { allowHosts: o.allowForeignLayerHost }, signal: ctx.signal, onEvent: (e) => progress.onEvent(e) });
+        stats = await executePlan(source, target, plan, { sourceRepository: sourceRef.repository, concurrency: o.concurrency, transport, foreignLayers: { allowHosts: o.allowForeignLayerHosts }, signal: ctx.signal, onEvent: (e) => progress.onEvent(e) });
       } finally {
         progress.stop();
       }
@@ -187,15 +148,15 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
       target: targetServer,
       plan,
       stats,
-      dryRun: Boolean(o.dryRun),
+      dryRun: o.dryRun,
       durationMs: Date.now() - started,
       rateLimit: rateLimit.remaining ? rateLimit : null,
     });
     printSummary(c, summary);
-    const locked = lock ? await lock.afterImport(plan, targets, { dryRun: Boolean(o.dryRun), console: c, signal: ctx.signal }) : undefined;
+    const locked = lock ? await lock.afterImport(plan, targets, { dryRun: o.dryRun, console: c, signal: ctx.signal }) : undefined;
     if (o.output === 'json') ctx.stdout.write(jsonText(importResultJson(summary, locked)));
   } catch (err) {
-    noteSide(err, hosts);
+    sayTheSide(err, noteSide(err, hosts), hosts);
     throw err;
   } finally {
     await Promise.all([source?.close?.(), target?.close?.()]).catch(() => undefined);
@@ -203,8 +164,13 @@ export async function runImport(o: ImportOptions, ctx: RunContext): Promise<void
   }
 }
 
-function positiveInt(value: string, flag: string, min = 1): number {
-  const n = Number(value);
-  if (!value.trim() || !Number.isInteger(n) || n < min) throw usageError(`${flag} must be a whole number of at least ${min}, not '${value}'.`);
-  return n;
+/**
+ * The text message starts with the side that failed ("target 127.0.0.1:5000: pushing manifest
+ * app@sha256:…: …"), as the json error's `side` says it; a message that names a side already keeps its words.
+ */
+function sayTheSide(err: unknown, side: 'source' | 'target' | undefined, hosts: { source?: string; target?: string }): void {
+  const host = side && hosts[side];
+  if (!host || !(err instanceof AcrImportError)) return;
+  if ([':', ' ', '/'].some((c) => err.message.startsWith(`${host}${c}`))) err.message = `${side} ${err.message}`;
+  else if (!/\b(source|target)\b/i.test(err.message)) err.message = `${side} ${host}: ${err.message}`;
 }

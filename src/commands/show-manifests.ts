@@ -5,33 +5,28 @@
 // it walks the manifests with the copy engine's registry client.
 import pLimit from 'p-limit';
 import { AcrImportError } from '../errors.js';
-import type { Console } from '../output/console.js';
 import { formatBytes } from '../copy/plan.js';
-import { readStdinSecret } from '../auth/keychain.js';
-import { skipTlsVerifyHosts } from '../cli/skip-tls-verify.js';
-import { USER_AGENT } from '../version.js';
-import { RegistryClient, type FetchedManifest } from '../content/registry/client.js';
+import { readStdinSecret, type AuthMode, type SecretInput } from '../auth/keychain.js';
+import { RegistryClient } from '../content/registry/client.js';
+import type { FetchedManifest } from '../content/storage.js';
 import { formatPlatform, isIndexType, type Descriptor, type Platform } from '../oci/media-types.js';
 import { validateDigest, validateRepository, validateTag } from '../oci/reference.js';
-import { Transport } from '../transport/http.js';
 import { acrSdkError, createAcrClient } from '../providers/azure/acr-client.js';
-import { chooseCloud, type AzureCloud } from '../providers/azure/cloud.js';
-import { wholeNumber } from '../providers/azure/options.js';
-import { AzureSession, type AuthMode } from '../providers/azure/session.js';
+import type { AzureCloud } from '../providers/azure/cloud.js';
+import { AzureSession } from '../providers/azure/session.js';
+import { createTransport, type CommandContext, type ConnectionRequest } from './context.js';
 
-export interface ShowManifestsOptions {
-  username?: string;
-  password?: string;
-  passwordStdin?: boolean;
-  authMode?: AuthMode;
-  cloud?: string;
+/** `show-manifests <registry> <repository>`, as src/cli/requests.ts makes it from the flags. */
+export interface ShowManifestsRequest {
+  /** An ACR name, a login server or an ACR resource ID. */
+  registry: string;
+  /** The repository, and a tag or digest when one was given. */
+  repository: { repository: string; reference?: string };
+  credentials: SecretInput;
+  authMode: AuthMode;
   subscription?: string;
-  output?: 'text' | 'json';
-  insecureRegistry?: string[];
-  skipTlsVerify?: string[];
-  timeout?: string;
-  retries?: string;
-  debug?: boolean;
+  output: 'text' | 'json';
+  connection: ConnectionRequest;
 }
 
 export interface ManifestRow {
@@ -52,14 +47,6 @@ export interface ManifestRow {
   parent?: string;
   canWrite?: boolean;
   canDelete?: boolean;
-}
-
-export interface ShowManifestsContext {
-  console: Console;
-  stdout: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-  signal: AbortSignal;
-  stdin?: NodeJS.ReadableStream;
 }
 
 /** `repo`, `repo:tag` or `repo@sha256:…` → repository and (optional) reference. */
@@ -85,25 +72,19 @@ export function parseRepositoryArg(value: string): { repository: string; referen
   return { repository: value };
 }
 
-export async function runShowManifests(registryArg: string, repositoryArg: string, o: ShowManifestsOptions, ctx: ShowManifestsContext): Promise<ManifestRow[]> {
+export async function runShowManifests(o: ShowManifestsRequest, ctx: CommandContext): Promise<ManifestRow[]> {
   const c = ctx.console;
-  const { repository, reference } = parseRepositoryArg(repositoryArg);
-  const cloud = chooseCloud(o.cloud, ctx.env);
-  const transport = new Transport({
-    userAgent: USER_AGENT,
-    insecureRegistries: o.insecureRegistry ?? [],
-    skipTlsVerify: skipTlsVerifyHosts(o.skipTlsVerify ?? [], cloud, ctx.env, c),
-    timeoutMs: wholeNumber(o.timeout ?? '60', '--timeout') * 1000,
-    retry: { maxAttempts: wholeNumber(o.retries ?? '4', '--retries') + 1 },
-    debug: o.debug ? (line) => c.debug(line) : undefined,
-  });
+  const { repository, reference } = o.repository;
+  const registryArg = o.registry;
+  const cloud = o.connection.cloud;
+  const transport = createTransport(o.connection, ctx);
   const session = new AzureSession({ transport, env: ctx.env, console: c, cloud, subscription: o.subscription, signal: ctx.signal });
   let registryName = registryArg;
   try {
     const { loginServer } = await session.resolveRegistry(registryArg, '<registry>');
     registryName = loginServer;
-    const stdinSecret = o.passwordStdin ? await readStdinSecret(ctx.stdin) : undefined;
-    const signIn = await session.signIn('source', loginServer, loginServer, { username: o.username, password: o.password, passwordStdin: o.passwordStdin }, o.authMode ?? 'auto', stdinSecret);
+    const stdinSecret = o.credentials.passwordStdin ? await readStdinSecret(ctx.stdin) : undefined;
+    const signIn = await session.signIn('source', loginServer, loginServer, o.credentials, o.authMode, stdinSecret);
     c.debug(`credentials for ${loginServer}: ${signIn.from}`);
     const baseUrl = await session.baseUrl(loginServer);
     let rows: ManifestRow[];

@@ -4,11 +4,27 @@
 // knows which it talks to. Shaped after oras-go's ReadOnlyTarget / Target.
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/media-types.js';
-
-// The registry client's own shapes are the interface's: a fetched manifest, a blob source.
-export type { BlobSource, FetchedManifest, ManifestHead, UploadSession } from './registry/client.js';
-import type { BlobSource, FetchedManifest, ManifestHead, UploadSession } from './registry/client.js';
 import type { RetryBudget } from '../transport/retry.js';
+
+export interface ManifestHead {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface FetchedManifest extends ManifestHead {
+  bytes: Buffer;
+  json: Record<string, unknown>;
+}
+
+/** An upload session: where to send its bytes, and the registry's smallest chunk (0: any). */
+export interface UploadSession {
+  location: string;
+  minChunk: number;
+}
+
+/** Where a blob's bytes come from: a fresh stream starting at `offset`, each time it is asked. */
+export type BlobSource = (offset: number) => Readable;
 
 /** What one blob transfer may spend on retries, shared by every request it makes (transport/retry.ts). */
 export interface TransferOptions {

@@ -34,22 +34,6 @@ export interface Platform {
   'os.version'?: string;
 }
 
-export interface ImageManifest {
-  schemaVersion: number;
-  mediaType?: string;
-  artifactType?: string;
-  config: Descriptor;
-  layers: Descriptor[];
-  subject?: Descriptor;
-}
-
-export interface ImageIndex {
-  schemaVersion: number;
-  mediaType?: string;
-  manifests: Descriptor[];
-  subject?: Descriptor;
-}
-
 /** The config media type that makes an image manifest Docker's rather than OCI's. */
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
 const MANIFEST_TYPES = new Set<string>([MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerList, MediaType.dockerManifest, MediaType.dockerSchema1, MediaType.dockerSchema1Signed]);

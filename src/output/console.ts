@@ -3,6 +3,7 @@
 // already redacted upstream.
 import { Chalk, type ChalkInstance } from 'chalk';
 import { AcrImportError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { redactText } from '../transport/redact.js';
 import { sanitizeForDisplay } from '../text/sanitize.js';
 
@@ -25,7 +26,7 @@ export function colourWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv
   return Boolean(stream.isTTY) || force !== undefined;
 }
 
-export class Console {
+export class Console implements Logger {
   readonly paint: ChalkInstance;
   readonly stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   readonly quiet: boolean;

@@ -40,10 +40,10 @@ const sides = new WeakMap<object, Side>();
 /**
  * Notes which side an error came from, when the two sides are different registries: a registry
  * error names its registry; a tag conflict is the target's; other errors name the registry they
- * are about in their message (a missing source, a refused connection).
+ * are about in their message (a missing source, a refused connection). Returns the side noted.
  */
-export function noteSide(err: unknown, hosts: SideHosts): void {
-  if (!(err instanceof AcrImportError) || !hosts.source || !hosts.target || hosts.source === hosts.target) return;
+export function noteSide(err: unknown, hosts: SideHosts): Side | undefined {
+  if (!(err instanceof AcrImportError) || !hosts.source || !hosts.target || hosts.source === hosts.target) return undefined;
   let side: Side | undefined;
   // A RegistryError's registry, read without importing it: this module loads with --help, the
   // registry layer (undici) only when a command runs.
@@ -57,6 +57,7 @@ export function noteSide(err: unknown, hosts: SideHosts): void {
     else if (names(hosts.target) && !names(hosts.source)) side = 'target';
   }
   if (side) sides.set(err, side);
+  return side;
 }
 
 /** The error object; `exitCode` is the process's (SIGTERM's differs from its error's own). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cloudByName } from '../../src/providers/azure/cloud.js';
-import { loginServerFor, sourceFor, sourceInRegistryNamed, targetsFor } from '../../src/cli/targets.js';
+import { cloudByName, loginServerFor } from '../../src/providers/azure/cloud.js';
+import { explicitTargets, sourceFor, sourceInRegistryNamed, targetsFor } from '../../src/commands/targets.js';
 import { parseSize } from '../../src/cli/parse.js';
 import { parseReference } from '../../src/oci/reference.js';
 import { AcrImportError } from '../../src/errors.js';
@@ -51,11 +51,11 @@ describe('targets, as az decides them', () => {
   const byDigest = parseReference(`docker.io/library/hello-world@${digest}`);
 
   it('defaults to the source path; a digest source is tagged latest (az: "target_tags = [source_image[:index]]", and ACR tags a repository without a tag "latest" when the source has no tag)', () => {
-    expect(targetsFor([], [], tagged)).toEqual([{ repository: 'library/hello-world', tag: 'latest' }]);
-    expect(targetsFor([], [], byDigest)).toEqual([{ repository: 'library/hello-world', tag: 'latest' }]);
-    expect(targetsFor([], [], parseReference(`docker.io/library/hello-world:1.0@${digest}`))).toEqual([{ repository: 'library/hello-world', tag: '1.0' }]);
+    expect(targetsFor(explicitTargets([], []), tagged)).toEqual([{ repository: 'library/hello-world', tag: 'latest' }]);
+    expect(targetsFor(explicitTargets([], []), byDigest)).toEqual([{ repository: 'library/hello-world', tag: 'latest' }]);
+    expect(targetsFor(explicitTargets([], []), parseReference(`docker.io/library/hello-world:1.0@${digest}`))).toEqual([{ repository: 'library/hello-world', tag: '1.0' }]);
     // Untagged only when asked for with --repository.
-    expect(targetsFor([], ['archive'], byDigest)).toEqual([{ repository: 'archive' }]);
+    expect(targetsFor(explicitTargets([], ['archive']), byDigest)).toEqual([{ repository: 'archive' }]);
   });
 
   it('reads --source in an ACR known by its resource ID, stripping its repeated login server, hashed or not', () => {
@@ -67,7 +67,7 @@ describe('targets, as az decides them', () => {
   });
 
   it('takes every -t and --repository, each once', () => {
-    expect(targetsFor(['a:1', 'b', 'a:1'], ['c'], tagged)).toEqual([
+    expect(targetsFor(explicitTargets(['a:1', 'b', 'a:1'], ['c']), tagged)).toEqual([
       { repository: 'a', tag: '1' },
       { repository: 'b', tag: 'latest' },
       { repository: 'c' },
@@ -75,9 +75,9 @@ describe('targets, as az decides them', () => {
   });
 
   it('refuses a digest in -t and a tag in --repository', () => {
-    expect(() => targetsFor([`a@${digest}`], [], tagged)).toThrow(/has a digest/);
-    expect(() => targetsFor([], ['c:1'], tagged)).toThrow(/repository name only/);
-    expect(() => targetsFor([], ['Upper'], tagged)).toThrow(AcrImportError);
+    expect(() => targetsFor(explicitTargets([`a@${digest}`], []), tagged)).toThrow(/has a digest/);
+    expect(() => targetsFor(explicitTargets([], ['c:1']), tagged)).toThrow(/repository name only/);
+    expect(() => targetsFor(explicitTargets([], ['Upper']), tagged)).toThrow(AcrImportError);
   });
 });
 

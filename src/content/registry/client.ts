@@ -8,28 +8,13 @@ import { discardBody, header, type HttpMethod, type HttpResponse, type RequestBo
 import { backoff, isRetryable, type RetryBudget } from '../../transport/retry.js';
 import { isLoopbackHost } from '../../oci/reference.js';
 import { digestOf, finish, hasherFor } from '../../oci/digest.js';
-import { RegistryError, readCapped, registryError } from './errors.js';
+import { RegistryError, registryError } from './errors.js';
+import { readCapped } from '../../transport/read-capped.js';
+import type { BlobSource, FetchedManifest, ManifestHead, UploadSession } from '../storage.js';
 import { MANIFEST_ACCEPT, isManifestType, isSchema1, manifestMediaType, type Descriptor } from '../../oci/media-types.js';
 
 /** Manifests larger than this are refused, as every peer does (distribution's own limit is 4 MiB). */
 export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
-
-export interface ManifestHead {
-  digest: string;
-  mediaType: string;
-  size: number;
-}
-
-export interface FetchedManifest extends ManifestHead {
-  bytes: Buffer;
-  json: Record<string, unknown>;
-}
-
-/** An upload session: where to send its bytes, and the registry's smallest chunk (0: any). */
-export interface UploadSession {
-  location: string;
-  minChunk: number;
-}
 
 export interface UploadOptions {
   /** Blobs up to this size go up as one PUT with the bytes (default 1 MiB). */
@@ -49,8 +34,6 @@ export interface UploadOptions {
   onProgress?: (bytes: number) => void;
 }
 
-/** Where a blob's bytes come from: a fresh stream starting at `offset`, each time it is asked. */
-export type BlobSource = (offset: number) => Readable;
 
 interface CallOptions {
   method: HttpMethod;

@@ -1,8 +1,9 @@
 // OCI distribution error bodies (spec: "Error Codes") turned into typed errors that keep the
 // HTTP status, the registry's own code and message, and which request failed.
 import { AcrImportError, type ErrorKind } from '../../errors.js';
-import { acrRefusal } from '../../providers/azure/acr-errors.js';
-import { discardBody, header, type HttpResponse } from '../../transport/http.js';
+import { acrRefusal } from '../../auth/acr-refusals.js';
+import { header, type HttpResponse } from '../../transport/http.js';
+import { readCapped } from '../../transport/read-capped.js';
 import { redactText, redactUrl } from '../../transport/redact.js';
 import { parseRetryAfter } from '../../transport/retry.js';
 import { sanitize } from '../../text/sanitize.js';
@@ -65,8 +66,45 @@ export async function registryError(res: HttpResponse, request: string, registry
   const acr = acrRefusal({ status: res.status, headers: res.headers, detail: sanitize(redactText(detail)), body: text.slice(0, 2000), registry, what });
   if (acr) return new RegistryError(acr.kind, acr.message, res.status, code, registry, request, acr.hint);
   const kind = kindFor(res.status, code);
-  const message = `${registry}: ${what} failed with HTTP ${res.status}${detail ? ` (${sanitize(redactText(detail))})` : ''}.`;
+  const operation = operationOf(request);
+  const message = `${registry}: ${operation ? `${sanitize(operation)}: ` : ''}${what} failed with HTTP ${res.status}${detail ? ` (${sanitize(redactText(detail))})` : ''}.`;
   return new RegistryError(kind, message, res.status, code, registry, request, hintFor(kind, res, registry));
+}
+
+/**
+ * What a request was doing, in the words of the copy ("pushing manifest app@sha256:…"), read from
+ * its method and path (distribution spec endpoints end-1 to end-13); undefined when the path is
+ * not one of them (an upload location of the registry's own making, a redirect).
+ */
+export function operationOf(request: string): string | undefined {
+  const space = request.indexOf(' ');
+  const method = request.slice(0, space);
+  const url = request.slice(space + 1);
+  let path: string;
+  let query: URLSearchParams;
+  try {
+    const u = new URL(url, 'http://registry.invalid');
+    path = decodeURIComponent(u.pathname);
+    query = u.searchParams;
+  } catch {
+    return undefined;
+  }
+  const manifest = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path);
+  if (manifest) {
+    const [, repo, ref] = manifest as unknown as [string, string, string];
+    const name = `${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
+    if (method === 'PUT') return ref.includes(':') ? `pushing manifest ${name}` : `tagging ${name}`;
+    return method === 'HEAD' ? `checking manifest ${name}` : `fetching manifest ${name}`;
+  }
+  if (/^\/v2\/.+\/blobs\/uploads\/?$/.test(path) && method === 'POST') {
+    const mount = query.get('mount');
+    return mount ? `mounting blob ${mount}` : 'starting a blob upload';
+  }
+  const blob = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(path);
+  if (blob) return `${method === 'HEAD' ? 'checking' : 'fetching'} blob ${blob[1]}@${blob[2]}`;
+  if (/^\/v2\/.+\/blobs\/uploads\/.+/.test(path) || method === 'PATCH') return method === 'GET' ? 'reading a blob upload' : 'uploading a blob';
+  if (/^\/v2\/.+\/tags\/list$/.test(path)) return 'listing tags';
+  return undefined;
 }
 
 function hintFor(kind: ErrorKind, res: HttpResponse, registry: string): string | undefined {
@@ -84,24 +122,4 @@ function hintFor(kind: ErrorKind, res: HttpResponse, registry: string): string |
   }
   if (kind === 'auth') return `Check the credentials for ${registry} and that they allow this operation.`;
   return undefined;
-}
-
-/** Reads a body into memory up to `cap` bytes; more is an error (manifests, error bodies). */
-export async function readCapped(res: HttpResponse, cap: number): Promise<Buffer> {
-  const declared = Number(header(res.headers, 'content-length') ?? NaN);
-  if (declared > cap) {
-    await res.body.dump().catch(() => undefined);
-    throw new AcrImportError('integrity', `Response of ${declared} bytes exceeds the ${cap}-byte limit.`);
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of res.body) {
-    total += (chunk as Buffer).length;
-    if (total > cap) {
-      discardBody(res.body);
-      throw new AcrImportError('integrity', `Response exceeds the ${cap}-byte limit.`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

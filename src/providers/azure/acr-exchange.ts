@@ -6,12 +6,12 @@ import { AcrImportError } from '../../errors.js';
 import type { RefreshTokenSource } from '../../auth/authenticator.js';
 import type { BearerChallenge } from '../../auth/token-service.js';
 import { jwtExpiry } from '../../auth/jwt.js';
-import { readCapped } from '../../content/registry/errors.js';
+import { readCapped } from '../../transport/read-capped.js';
 import { isLoopbackHost } from '../../oci/reference.js';
 import type { Transport } from '../../transport/http.js';
 import { redactText } from '../../transport/redact.js';
 import { sanitize } from '../../text/sanitize.js';
-import { firewallRefusal } from './acr-errors.js';
+import { firewallRefusal } from '../../auth/acr-refusals.js';
 import { tenantOf, type EntraToken, type EntraTokens } from './entra.js';
 
 /** Where the Entra access token comes from: the shared cache, or a fixed token given as a password. */

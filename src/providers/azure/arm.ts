@@ -3,7 +3,7 @@
 // the shared Transport (proxies, --debug trace, retries) with an Entra ID token for ARM.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcrImportError, type ErrorKind } from '../../errors.js';
-import { readCapped } from '../../content/registry/errors.js';
+import { readCapped } from '../../transport/read-capped.js';
 import { header, type HttpResponse, type Transport } from '../../transport/http.js';
 import { parseRetryAfter } from '../../transport/retry.js';
 import { redactText } from '../../transport/redact.js';

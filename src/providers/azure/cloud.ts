@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ACR_DOMAINS } from '../../auth/acr-domains.js';
 import { usageError } from '../../errors.js';
 
 export interface AzureCloud {
@@ -25,8 +26,7 @@ export interface AzureCloud {
 export const CLOUDS: Record<string, AzureCloud> = {
   azurecloud: {
     name: 'AzureCloud',
-    loginServerSuffix: '.azurecr.io',
-    storageSuffix: '.blob.core.windows.net',
+    ...ACR_DOMAINS.azurecloud,
     armEndpoint: 'https://management.azure.com',
     authorityHost: 'https://login.microsoftonline.com',
     armScope: 'https://management.azure.com/.default',
@@ -34,8 +34,7 @@ export const CLOUDS: Record<string, AzureCloud> = {
   },
   azurechinacloud: {
     name: 'AzureChinaCloud',
-    loginServerSuffix: '.azurecr.cn',
-    storageSuffix: '.blob.core.chinacloudapi.cn',
+    ...ACR_DOMAINS.azurechinacloud,
     armEndpoint: 'https://management.chinacloudapi.cn',
     authorityHost: 'https://login.chinacloudapi.cn',
     armScope: 'https://management.chinacloudapi.cn/.default',
@@ -43,8 +42,7 @@ export const CLOUDS: Record<string, AzureCloud> = {
   },
   azureusgovernment: {
     name: 'AzureUSGovernment',
-    loginServerSuffix: '.azurecr.us',
-    storageSuffix: '.blob.core.usgovcloudapi.net',
+    ...ACR_DOMAINS.azureusgovernment,
     armEndpoint: 'https://management.usgovcloudapi.net',
     authorityHost: 'https://login.microsoftonline.us',
     armScope: 'https://management.usgovcloudapi.net/.default',
@@ -111,14 +109,25 @@ export function armEndpointFor(cloud: AzureCloud, env: NodeJS.ProcessEnv): strin
   return override.replace(/\/+$/, '');
 }
 
-/** The cloud whose ACR login-server suffix a host has (`myacr.azurecr.cn` → AzureChinaCloud). */
-export function cloudOfLoginServer(host: string): AzureCloud | undefined {
-  const h = host.toLowerCase().replace(/:\d+$/, '');
-  return Object.values(CLOUDS).find((c) => h.endsWith(c.loginServerSuffix) && h.length > c.loginServerSuffix.length);
-}
 
 /** True when a login server belongs to ACR in the chosen cloud (`myacr.azurecr.io` in AzureCloud). */
 export function isAcrLoginServerIn(cloud: AzureCloud, host: string): boolean {
   const h = host.toLowerCase().replace(/:\d+$/, '');
   return h.endsWith(cloud.loginServerSuffix) && h.length > cloud.loginServerSuffix.length;
+}
+
+/**
+ * `--name` or `--registry` as a login server: a bare name is an ACR in the chosen cloud; a value
+ * with a dot, a colon or `localhost` is already a login server (any OCI registry).
+ */
+export function loginServerFor(name: string, cloud: AzureCloud): string {
+  const v = name.trim();
+  if (!v) throw usageError('The registry name is empty.');
+  if (/^https?:\/\//i.test(v)) throw usageError(`'${name}' is a URL; give the registry's login server without the scheme (e.g. ${v.replace(/^https?:\/\//i, '').replace(/\/.*$/, '')}).`);
+  if (/[/\s@]/.test(v)) throw usageError(`'${name}' is not a registry name or login server.`);
+  if (v.includes('.') || v.includes(':') || v.toLowerCase() === 'localhost') return v.toLowerCase();
+  if (!/^[a-zA-Z0-9]{5,50}$/.test(v)) {
+    throw usageError(`'${name}' is not a valid registry name: ACR registry names have 5 to 50 letters and digits.`, 'To import into another registry, give its login server (for example 127.0.0.1:5000 or ghcr.io).');
+  }
+  return `${v.toLowerCase()}${cloud.loginServerSuffix}`;
 }

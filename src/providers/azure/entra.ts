@@ -37,11 +37,6 @@ export function setTokenCredential(credential: TokenCredentialLike | undefined, 
   override = credential ? { credential, description } : undefined;
 }
 
-/** True when a credential was supplied through setTokenCredential. */
-export function hasTokenCredentialOverride(): boolean {
-  return override !== undefined;
-}
-
 /**
  * True when Entra sign-in is evidently configured without asking anyone: a service principal,
  * workload identity or a managed-identity endpoint in the environment, or a supplied credential.

@@ -3,7 +3,7 @@
 // --delete-enabled false` does. Everything that can refuse it is checked before the import.
 import { usageError } from '../../errors.js';
 import type { ImportPlan, ImportTarget } from '../../copy/plan.js';
-import type { Console } from '../../output/console.js';
+import type { Logger } from '../../logger.js';
 import { acrSdkError, createAcrClient, type ContainerRegistryClientType } from './acr-client.js';
 import type { AzureSession, SignIn } from './session.js';
 
@@ -24,7 +24,7 @@ export class ManifestLocker {
    * After a client-side import: locks every manifest of the image (an index and its platform
    * manifests) in each target repository; with --dry-run only says what it would lock.
    */
-  async afterImport(plan: ImportPlan, targets: ImportTarget[], o: { dryRun: boolean; console: Console; signal?: AbortSignal }): Promise<LockedManifest[] | undefined> {
+  async afterImport(plan: ImportPlan, targets: ImportTarget[], o: { dryRun: boolean; console: Logger; signal?: AbortSignal }): Promise<LockedManifest[] | undefined> {
     // The plan lists every manifest it walked; when the target already had the image it walked
     // none, and the service tells the platform manifests of the index instead.
     const walked = plan.manifests.length > 0;

@@ -5,22 +5,16 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AcrImportError, usageError } from '../../errors.js';
-import type { AuthCredential } from '../../auth/authenticator.js';
 import { pingRegistry } from '../../auth/ping.js';
 import { ACR_REFRESH_TOKEN_USER } from '../../auth/docker-config.js';
-import { explicitSecret, resolveCredential, type SecretInput } from '../../auth/keychain.js';
-import { loginServerFor } from '../../cli/targets.js';
-import type { Console } from '../../output/console.js';
+import { authModeFlag, checkAuthMode, explicitSecret, keychainSignIn, resolveCredential, type AuthMode, type Found, type KeychainQuery, type SecretInput, type Side } from '../../auth/keychain.js';
+import type { Logger } from '../../logger.js';
 import { isLoopbackHost } from '../../oci/reference.js';
 import type { Transport } from '../../transport/http.js';
 import { AcrExchangeSource, cachedEntraProvider, fixedEntraProvider } from './acr-exchange.js';
 import { ArmClient, looksLikeResourceId, parseRegistryResourceId, registryResourceId, type ArmRegistry } from './arm.js';
-import { armEndpointFor, isAcrLoginServerIn, type AzureCloud } from './cloud.js';
+import { armEndpointFor, isAcrLoginServerIn, loginServerFor, type AzureCloud } from './cloud.js';
 import { EntraTokens, entraEvidentlyConfigured, staticTokenCredential, type TokenCredentialLike } from './entra.js';
-
-/** How a registry is signed in to: `auto` decides per registry (see signIn). */
-export type AuthMode = 'auto' | 'entra' | 'docker' | 'anonymous';
-export const AUTH_MODES: AuthMode[] = ['auto', 'entra', 'docker', 'anonymous'];
 
 /** Seconds a bare-name lookup in ARM may take before falling back to `<name><suffix>`. */
 export const ARM_LOOKUP_TIMEOUT_ENV = 'ACR_IMPORT_ARM_LOOKUP_TIMEOUT';
@@ -28,10 +22,7 @@ const DEFAULT_LOOKUP_TIMEOUT_S = 10;
 /** The TLS probe of a loopback registry gives up after this long (the copy then reports what is wrong). */
 const PROBE_TIMEOUT_MS = 15_000;
 
-export interface SignIn {
-  credential: AuthCredential;
-  /** Where it came from, for --debug (never the secret). */
-  from: string;
+export interface SignIn extends Found {
   /** The registry is an ACR: by the cloud's login-server suffix, resolved through ARM, or a forced entra mode. */
   acr: boolean;
   /** For Azure SDK clients on this registry, when the sign-in is Entra ID. */
@@ -49,7 +40,7 @@ export interface ResolvedRegistry {
 export interface AzureSessionOptions {
   transport: Transport;
   env: NodeJS.ProcessEnv;
-  console: Console;
+  console: Logger;
   cloud: AzureCloud;
   /** `--subscription`. */
   subscription?: string;
@@ -59,7 +50,7 @@ export interface AzureSessionOptions {
 export class AzureSession {
   readonly transport: Transport;
   readonly env: NodeJS.ProcessEnv;
-  readonly console: Console;
+  readonly console: Logger;
   readonly cloud: AzureCloud;
   readonly signal?: AbortSignal;
   private entraTokens?: EntraTokens;
@@ -251,28 +242,22 @@ export class AzureSession {
 
   /**
    * One side's credential.
-   * - `auto`: flags, stdin, environment, docker config; then, for an ACR (see isAcr), Entra ID. A
+   * - `auto`: the keychain chain (auth/keychain.ts: flags, stdin, environment, docker config,
+   *   containers auth), with Entra ID as its last member for an ACR (see isAcr). A
    *   password without a username is, for an ACR, an Entra ID access token to exchange. An ACR
    *   source with no credentials given falls back to anonymous pull when Entra ID does not get in.
    * - `entra`: always Entra ID (DefaultAzureCredential, or a password-only access token).
-   * - `docker`: flags, stdin, environment, docker config or anonymous, never Entra ID.
+   * - `docker`: the keychain chain without Entra ID.
    * - `anonymous`: no credentials at all.
    */
-  async signIn(side: 'source' | 'target', registry: string, host: string, input: SecretInput, mode: AuthMode = 'auto', stdinSecret?: string): Promise<SignIn> {
-    const flag = side === 'source' ? '--source-auth-mode' : '--target-auth-mode';
-    if (!AUTH_MODES.includes(mode)) throw usageError(`${flag} must be one of ${AUTH_MODES.join(', ')}, not '${mode}'.`);
-    if (mode === 'anonymous') {
-      if (input.username || input.password || input.passwordStdin) throw usageError(`${flag} anonymous cannot be used with ${side} credentials.`);
-      return { credential: { kind: 'anonymous' }, from: `none (${flag} anonymous)`, acr: await this.isAcr(host) };
-    }
-    if (mode === 'docker') {
-      const r = await resolveCredential(side, registry, input, this.env, stdinSecret);
-      return { ...r, acr: await this.isAcr(host) };
-    }
+  async signIn(side: Side, registry: string, host: string, input: SecretInput, mode: AuthMode = 'auto', stdinSecret?: string): Promise<SignIn> {
+    checkAuthMode(side, mode);
+    const q: KeychainQuery = { side, registry, input, env: this.env, stdinSecret };
+    if (mode === 'anonymous' || mode === 'docker') return { ...(await keychainSignIn(q, mode)), acr: await this.isAcr(host) };
     if (mode === 'entra') {
       const explicit = explicitSecret(side, registry, input, this.env, stdinSecret);
       if (explicit.username && explicit.username !== ACR_REFRESH_TOKEN_USER) {
-        throw usageError(`${flag} entra signs in with Entra ID; a username (${explicit.username}) does not go with it.`, 'Give only a password (an Entra ID access token), or use another auth mode for a username and password.');
+        throw usageError(`${authModeFlag(side)} entra signs in with Entra ID; a username (${explicit.username}) does not go with it.`, 'Give only a password (an Entra ID access token), or use another auth mode for a username and password.');
       }
       if (explicit.username === ACR_REFRESH_TOKEN_USER && explicit.password) {
         return { credential: { kind: 'refresh-token', token: explicit.password }, from: `${explicit.from} (ACR refresh token)`, acr: true };
@@ -280,13 +265,13 @@ export class AzureSession {
       if (explicit.password) return this.fixedTokenSignIn(explicit.password, explicit.from);
       return this.entraSignIn();
     }
-    // auto: a registry that is not an ACR gets what was given for it, or nothing.
-    const r = await resolveCredential(side, registry, input, this.env, stdinSecret);
-    if (!(await this.isAcr(host))) return { ...r, acr: false };
+    // auto: a registry that is not an ACR gets what was given for it, or nothing; an ACR's chain
+    // ends with Entra ID (for a source, else anonymous pull).
+    if (!(await this.isAcr(host))) return { ...(await resolveCredential(q)), acr: false };
+    const entra = async () => (side === 'target' ? this.entraSignIn() : this.entraSignIn((line) => this.console.debug(line)));
+    const r = await resolveCredential<SignIn>(q, [entra]);
     if (r.credential.kind === 'access-token') return this.fixedTokenSignIn(r.credential.token, r.from);
-    if (r.credential.kind !== 'anonymous') return { ...r, acr: true };
-    if (side === 'target') return this.entraSignIn();
-    return this.entraSignIn((line) => this.console.debug(line));
+    return { acr: true, ...r };
   }
 
   /** `orAnonymous`: for a source, what to say when Entra ID does not get in and anonymous pull is tried. */

@@ -1,10 +1,13 @@
 // ACR refusals that read like credential problems but are not: its firewall (public network
 // rules), its storage and data endpoints, and repositories that an Artifact Cache rule owns. Each
-// is said as what it is, with what to allow or change. Called by registry/errors.ts for every
-// error answer; anything else is left to it.
-import type { ErrorKind } from '../../errors.js';
-import { header, type HttpResponse } from '../../transport/http.js';
-import { cloudOfLoginServer } from './cloud.js';
+// is said as what it is, with what to allow or change. Called by content/registry/errors.ts for
+// every error answer and by the token services at sign-in; anything else is left to them.
+// It lives below the Azure provider on purpose: it is pure knowledge of ACR's answers and domains,
+// needed by layers the provider sits above, and a registry copy that never loads the provider
+// still says what an ACR firewall means.
+import type { ErrorKind } from '../errors.js';
+import { header, type HttpResponse } from '../transport/http.js';
+import { acrDomainOf } from './acr-domains.js';
 
 export interface AcrRefusal {
   kind: ErrorKind;
@@ -57,7 +60,7 @@ export function acrRefusal(r: RefusedRequest): AcrRefusal | undefined {
     };
   }
   // A HEAD answer has no body, so no reason: on an ACR, a 403 there is a missing role or its firewall.
-  if (r.status === 403 && method === 'HEAD' && !r.detail && cloudOfLoginServer(r.registry)) {
+  if (r.status === 403 && method === 'HEAD' && !r.detail && acrDomainOf(r.registry)) {
     return {
       kind: 'auth',
       message: `${r.registry} refused ${r.what} (HTTP 403; a HEAD answer carries no reason).`,
@@ -76,7 +79,7 @@ export function acrRefusal(r: RefusedRequest): AcrRefusal | undefined {
 
 /** The endpoints a client must reach on a registry with network rules, by the registry's cloud. */
 function endpointsToAllow(registry: string): string {
-  const cloud = cloudOfLoginServer(registry);
+  const cloud = acrDomainOf(registry);
   if (!cloud) return 'a client behind its own firewall must reach the registry, its data endpoints and its storage.';
   const name = registry.toLowerCase().replace(/:\d+$/, '').slice(0, -cloud.loginServerSuffix.length);
   return `a client behind its own firewall must reach ${registry.replace(/:\d+$/, '')}, its data endpoints (${name}.<region>.data${cloud.loginServerSuffix}) and its storage (*${cloud.storageSuffix}).`;

@@ -1,25 +1,9 @@
-// From az acr import's flags to what to copy where: login servers, the source reference and the
-// target list, with az's defaults and messages. Pure functions, so every rule is unit-tested.
+// From az acr import's flags to what to copy where: the source reference and the target list,
+// with az's defaults and messages. Pure functions, so every rule is unit-tested.
 import { usageError } from '../errors.js';
 import { parseReference, parseTargetImage, validateRepository, type ImageReference } from '../oci/reference.js';
 import type { ImportTarget } from '../copy/plan.js';
 import type { AzureCloud } from '../providers/azure/cloud.js';
-
-/**
- * `--name` or `--registry` as a login server: a bare name is an ACR in the chosen cloud; a value
- * with a dot, a colon or `localhost` is already a login server (any OCI registry).
- */
-export function loginServerFor(name: string, cloud: AzureCloud): string {
-  const v = name.trim();
-  if (!v) throw usageError('The registry name is empty.');
-  if (/^https?:\/\//i.test(v)) throw usageError(`'${name}' is a URL; give the registry's login server without the scheme (e.g. ${v.replace(/^https?:\/\//i, '').replace(/\/.*$/, '')}).`);
-  if (/[/\s@]/.test(v)) throw usageError(`'${name}' is not a registry name or login server.`);
-  if (v.includes('.') || v.includes(':') || v.toLowerCase() === 'localhost') return v.toLowerCase();
-  if (!/^[a-zA-Z0-9]{5,50}$/.test(v)) {
-    throw usageError(`'${name}' is not a valid registry name: ACR registry names have 5 to 50 letters and digits.`, 'To import into another registry, give its login server (for example 127.0.0.1:5000 or ghcr.io).');
-  }
-  return `${v.toLowerCase()}${cloud.loginServerSuffix}`;
-}
 
 export interface SourceSpec {
   reference: ImageReference;
@@ -59,12 +43,10 @@ export function sourceInRegistryNamed(source: string, name: string, cloud: Azure
 }
 
 /**
- * Targets as az decides them: each `-t repo[:tag]`; each `--repository` untagged; with neither,
- * the source path as typed. az sends a digest source's repository alone as the target tag, which
- * ACR tags with the source's tag, or `latest` when there is none (ARM importImage's `targetTags`):
- * so a digest source with no `-t` lands as `repo:latest`.
+ * The targets `-t repo[:tag]` and `--repository repo` name, checked, in order, each once (the same
+ * target twice would only write twice). Parsed with the flags, before anything is read.
  */
-export function targetsFor(images: string[], repositories: string[], source: ImageReference): ImportTarget[] {
+export function explicitTargets(images: string[], repositories: string[]): ImportTarget[] {
   const targets: ImportTarget[] = [];
   for (const image of images) {
     if (image.includes('@')) throw usageError(`--image '${image}' has a digest; a target is repo[:tag] (the digest is the source's).`);
@@ -81,10 +63,6 @@ export function targetsFor(images: string[], repositories: string[], source: Ima
     validateRepository(repo);
     targets.push({ repository: repo });
   }
-  if (!targets.length) {
-    targets.push({ repository: source.repository, tag: source.tag ?? 'latest' });
-  }
-  // The same target twice would only write twice.
   const seen = new Set<string>();
   return targets.filter((t) => {
     const key = `${t.repository}:${t.tag ?? ''}`;
@@ -92,4 +70,14 @@ export function targetsFor(images: string[], repositories: string[], source: Ima
     seen.add(key);
     return true;
   });
+}
+
+/**
+ * Targets as az decides them: the ones given (see explicitTargets); with none, the source path as
+ * typed. az sends a digest source's repository alone as the target tag, which ACR tags with the
+ * source's tag, or `latest` when there is none (ARM importImage's `targetTags`): so a digest source
+ * with no `-t` lands as `repo:latest`.
+ */
+export function targetsFor(explicit: ImportTarget[], source: ImageReference): ImportTarget[] {
+  return explicit.length ? explicit : [{ repository: source.repository, tag: source.tag ?? 'latest' }];
 }
