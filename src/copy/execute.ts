@@ -202,18 +202,17 @@ const LARGE_BLOB = 16 * 1024 * 1024;
 
 /**
  * The order blobs are sent in: large ones first, largest first; then the others manifest by
- * manifest (children before parents), so that each manifest can go up as soon as its own blobs
- * are in rather than after every small blob of the image.
+ * manifest (children before parents), each manifest's largest first, so that each manifest can go
+ * up as soon as its own blobs are in rather than after every small blob of the image. An image's
+ * blobs go largest first, as the plan lists them.
  */
 export function transferOrder(plan: Pick<ImportPlan, 'blobs' | 'manifests'>): Descriptor[] {
   const copyable = new Map(plan.blobs.map((b) => [b.digest, b]));
   const large = plan.blobs.filter((b) => b.size >= LARGE_BLOB).sort((a, b) => b.size - a.size);
   const order = new Map(large.map((b) => [b.digest, b]));
   for (const m of plan.manifests) {
-    for (const d of m.blobs) {
-      const b = copyable.get(d.digest);
-      if (b && !order.has(b.digest)) order.set(b.digest, b);
-    }
+    const own = m.blobs.map((d) => copyable.get(d.digest)).filter((b): b is Descriptor => b !== undefined && !order.has(b.digest));
+    for (const b of own.sort((x, y) => y.size - x.size)) order.set(b.digest, b);
   }
   // Blobs no manifest lists (none in a plan from planImport) keep their place at the end.
   for (const b of plan.blobs) if (!order.has(b.digest)) order.set(b.digest, b);

@@ -107,7 +107,7 @@ describe('the copy engine over memory storages', () => {
     for (const image of images) expect(target.calls.indexOf(`manifest ${image.digest}`)).toBeLessThan(target.calls.indexOf('tag v1'));
   });
 
-  it('orders transfers: large blobs first, largest first, then the others manifest by manifest, each once', () => {
+  it("orders transfers: large blobs first, largest first, then the others manifest by manifest (each manifest's largest first), each once", () => {
     const MiB = 1024 * 1024;
     const d = (name: string, size: number): Descriptor => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(Buffer.from(name)), size });
     const [bigA, bigB, cfg1, small1, cfg2, small2, shared] = [d('bigA', 40 * MiB), d('bigB', 300 * MiB), d('cfg1', 500), d('small1', 2 * MiB), d('cfg2', 600), d('small2', 3 * MiB), d('shared', 1 * MiB)];
@@ -117,7 +117,9 @@ describe('the copy engine over memory storages', () => {
     const root: ManifestNode = { ...node('root', []), children: [m1, m2] };
     // What planImport hands over: every blob once, largest first; manifests children first.
     const blobs = [bigB, bigA, small2, small1, shared, cfg2, cfg1];
-    expect(transferOrder({ blobs, manifests: [m1, m2, root] }).map((b) => b.digest)).toEqual([bigB, bigA, cfg1, shared, small1, cfg2, small2].map((b) => b.digest));
+    expect(transferOrder({ blobs, manifests: [m1, m2, root] }).map((b) => b.digest)).toEqual([bigB, bigA, small1, shared, cfg1, small2, cfg2].map((b) => b.digest));
+    // One image: its blobs as the plan lists them, largest first.
+    expect(transferOrder({ blobs: [small1, shared, cfg1], manifests: [node('one', [cfg1, shared, small1])] }).map((b) => b.digest)).toEqual([small1, shared, cfg1].map((b) => b.digest));
   });
 
   it('a second copy finds everything in place and writes nothing', async () => {
