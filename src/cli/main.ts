@@ -76,7 +76,10 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .option('--max-manifests <n>', 'refuse images with more manifests (ACR import limit: 50, for every import)', wholeNumberFlag('--max-manifests', 1), 50)
     .option('--max-layer-size <size>', 'refuse layers larger than this, from any source (default: ACR import limit, 2GiB from public sources: well-known public registries and sources read anonymously)', sizeFlag('--max-layer-size'))
     .option('--include-foreign-layers', 'also copy foreign (non-distributable) layers from their URLs (https, public addresses only)')
-    .option('--allow-foreign-layer-host <host>', 'fetch foreign layers from this host even over http or at a private address (repeatable)', collect);
+    .option('--allow-foreign-layer-host <host>', 'fetch foreign layers from this host even over http or at a private address (repeatable)', collect)
+    .option('--include-referrers', 'also copy what refers to the image and its platforms: signatures, SBOMs, attestations (OCI referrers and cosign tags), and what refers to those')
+    .option('--referrers-artifact-type <type>', 'with --include-referrers: only referrers of this artifact type, such as application/vnd.cncf.notary.signature (repeatable)', collect)
+    .option('--platform <os/arch[/variant]>', 'import only these platforms of an index (repeatable or comma-separated): one is imported as its manifest alone, several as a new index of them', collect);
   addConnectionOptions(importCommand, 'Azure cloud for bare registry names');
   importCommand
     .option('--server-side', 'let ACR run the import itself (ARM importImage, as az acr import does); signs in with Entra ID')

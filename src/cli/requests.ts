@@ -12,6 +12,7 @@ import type { Console } from '../output/console.js';
 import { chooseCloud } from '../providers/azure/cloud.js';
 import type { AuthMode } from '../auth/keychain.js';
 import { skipTlsVerifyHosts } from './skip-tls-verify.js';
+import { parsePlatforms } from '../copy/platforms.js';
 
 /** commander's options of a command, as its flags define them. */
 export type Options = Record<string, unknown>;
@@ -50,6 +51,9 @@ export function serverSideImportRequest(o: Options, env: NodeJS.ProcessEnv, cons
     [o.sourceAuthMode && o.sourceAuthMode !== 'auto', '--source-auth-mode'],
     [o.targetAuthMode && o.targetAuthMode !== 'auto', '--target-auth-mode'],
   ];
+  if (list(o.platform).length || o.includeReferrers || list(o.referrersArtifactType).length) {
+    throw usageError('--platform, --include-referrers and --referrers-artifact-type need the copy made here: ACR\'s import takes no such choice. Leave out --server-side.');
+  }
   for (const [given, flag] of ignored) {
     if (given) throw usageError(`${flag} does not apply with --server-side: ACR runs the import and signs in to the registries itself.`);
   }
@@ -82,6 +86,8 @@ export function importRequest(o: Options, env: NodeJS.ProcessEnv, console: Conso
   const target = parseStorageSpec(String(o.name), '--name');
   if (o.lock && target.transport !== 'registry') throw usageError('--lock only works with registry targets.');
   if (o.registry && source.transport !== 'registry') throw usageError(`--registry names the registry of a registry source; --source ${String(o.source)} is not one.`);
+  const referrerArtifactTypes = list(o.referrersArtifactType);
+  if (referrerArtifactTypes.length && !o.includeReferrers) throw usageError('--referrers-artifact-type narrows the referrers --include-referrers copies; give --include-referrers too.');
   return {
     source,
     target,
@@ -99,6 +105,9 @@ export function importRequest(o: Options, env: NodeJS.ProcessEnv, console: Conso
     maxLayerSize: o.maxLayerSize as number | undefined,
     includeForeignLayers: Boolean(o.includeForeignLayers),
     allowForeignLayerHosts: list(o.allowForeignLayerHost),
+    platforms: parsePlatforms(list(o.platform)),
+    includeReferrers: Boolean(o.includeReferrers),
+    referrerArtifactTypes,
     resourceGroup: text(o.resourceGroup),
     subscription: text(o.subscription),
     lock: Boolean(o.lock),

@@ -5,6 +5,7 @@ import { planImport, type ImportTarget } from '../copy/plan.js';
 import { prepareLock, type ManifestLocker } from '../providers/azure/lock.js';
 import { RegistryClient } from '../content/registry/client.js';
 import { formatReference, type ImageReference } from '../oci/reference.js';
+import type { Platform } from '../oci/media-types.js';
 import { openFileSource, openFileTarget } from '../content/open.js';
 import { RegistryStorage } from '../content/registry/storage.js';
 import type { ReadOnlyStorage, Storage } from '../content/storage.js';
@@ -41,6 +42,11 @@ export interface ImportRequest {
   maxLayerSize?: number;
   includeForeignLayers: boolean;
   allowForeignLayerHosts: string[];
+  /** `--platform`: the platforms of an index to import; none: all of it. */
+  platforms: Platform[];
+  /** `--include-referrers`, narrowed by `--referrers-artifact-type`. */
+  includeReferrers: boolean;
+  referrerArtifactTypes: string[];
   /** `-g`: the target registry's resource group, to read its login server from ARM. */
   resourceGroup?: string;
   subscription?: string;
@@ -131,8 +137,15 @@ export async function runImport(o: ImportRequest, ctx: CommandContext): Promise<
       maxManifests: o.maxManifests,
       maxLayerSize: o.maxLayerSize,
       includeForeignLayers: o.includeForeignLayers,
+      platforms: o.platforms,
+      includeReferrers: o.includeReferrers,
+      referrerArtifactTypes: o.referrerArtifactTypes,
       concurrency: o.concurrency,
       signal: ctx.signal,
+      // What planning leaves out says so (an attestation without its index, a referrer gone from the source).
+      onEvent: (e) => {
+        if (e.type === 'note') c.info(`note: ${e.message}`);
+      },
     });
     let stats;
     if (!o.dryRun) {
@@ -151,6 +164,7 @@ export async function runImport(o: ImportRequest, ctx: CommandContext): Promise<
       dryRun: o.dryRun,
       durationMs: Date.now() - started,
       rateLimit: rateLimit.remaining ? rateLimit : null,
+      includeReferrers: o.includeReferrers,
     });
     printSummary(c, summary);
     const locked = lock ? await lock.afterImport(plan, targets, { dryRun: o.dryRun, console: c, signal: ctx.signal }) : undefined;

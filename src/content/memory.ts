@@ -5,7 +5,8 @@ import { AcrImportError } from '../errors.js';
 import type { Descriptor } from '../oci/media-types.js';
 import { checkedBlobStream } from './checked-stream.js';
 import { parseManifest } from './manifest.js';
-import { withReference, type BlobSource, type FetchedManifest, type ManifestHead, type PushBlobOptions, type Storage } from './storage.js';
+import { withReference, type BlobSource, type FetchedManifest, type ManifestHead, type PushBlobOptions, type ReferrersOptions, type Storage } from './storage.js';
+import { referrerDescriptor, subjectOf, withArtifactTypes } from './referrers.js';
 
 export class MemoryStorage implements Storage {
   readonly location: string;
@@ -39,6 +40,16 @@ export class MemoryStorage implements Storage {
     if (!bytes) throw new AcrImportError('not-found', `${this.name}: no blob ${blob.digest}.`);
     const offset = options.offset ?? 0;
     return checkedBlobStream(Readable.from([bytes.subarray(offset)]), blob, offset, this.name);
+  }
+
+  /** Every manifest held whose subject is `digest`: memory answers as a registry with the referrers API does. */
+  async referrers(_repository: string, digest: string, options: ReferrersOptions = {}): Promise<Descriptor[]> {
+    const found: Descriptor[] = [];
+    for (const [d, m] of this.manifests) {
+      const parsed = parseManifest(m.bytes, `${d} in ${this.name}`, { digest: d, mediaType: m.mediaType });
+      if (subjectOf(parsed) === digest) found.push(referrerDescriptor(parsed));
+    }
+    return withArtifactTypes(found, options.artifactTypes);
   }
 
   async exists(_repository: string, digest: string): Promise<boolean> {

@@ -57,9 +57,23 @@ export interface ReadOnlyStorage {
   fetchManifest(repository: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest>;
   /** A blob from `offset` on, as a stream that fails (rather than ends) when size or digest do not match. */
   fetchBlob(repository: string, blob: Pick<Descriptor, 'digest' | 'size'>, options?: TransferOptions & { offset?: number }): Readable;
+  /**
+   * The manifests that refer to `digest` as their `subject` (signatures, SBOMs, attestations), as
+   * listed descriptors with their artifactType; only those of `artifactTypes` when given. Absent
+   * on storages that cannot hold referrers (a `docker save` archive).
+   */
+  referrers?(repository: string, digest: string, options?: ReferrersOptions): Promise<Descriptor[]>;
   /** Releases what opening it took (file handles, staging directories). */
   close?(): Promise<void>;
 }
+
+export interface ReferrersOptions {
+  artifactTypes?: readonly string[];
+  signal?: AbortSignal;
+}
+
+/** How a storage made a referrer findable from its subject. */
+export type ReferrerIndexing = 'api' | 'tag-schema' | 'index';
 
 /** What a copy writes to. The engine writes blobs, then manifests by digest, then tags, then commits. */
 export interface Storage extends ReadOnlyStorage {
@@ -73,6 +87,13 @@ export interface Storage extends ReadOnlyStorage {
   tag(repository: string, tag: string, manifest: { digest: string; bytes: Buffer; mediaType: string }, signal?: AbortSignal): Promise<void>;
   /** Cross-repository mount, where the storage has repositories that share blobs. */
   mount?(repository: string, digest: string, fromRepository: string, signal?: AbortSignal, budget?: RetryBudget): Promise<MountResult>;
+  /**
+   * After a referrer was written by digest: makes it findable from its subject where the storage
+   * does not do that on its own — on a registry without the referrers API, the tag-schema index
+   * `sha256-<hex>` (read, added to, written back, keeping entries written by others); in a
+   * layout, an entry of index.json. Absent where writing the manifest is enough (memory).
+   */
+  indexReferrer?(repository: string, subject: string, referrer: Descriptor, signal?: AbortSignal): Promise<ReferrerIndexing>;
   /** Makes what was written visible at once (layouts: index.json; archives: the tar), or nothing. */
   commit?(signal?: AbortSignal): Promise<void>;
 }

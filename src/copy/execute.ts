@@ -1,14 +1,16 @@
 // Execution of a checked plan: blobs (skipped, mounted or streamed), then each child manifest by
-// digest once its blobs are in, then indexes after their children, then tags, last of all. A
-// failure anywhere leaves no tag pointing at an incomplete image.
+// digest once its blobs are in, then indexes after their children, then referrers (each after
+// its subject), then tags, last of all. A failure anywhere leaves no tag pointing at an
+// incomplete image.
 import pLimit from 'p-limit';
 import { setMaxListeners } from 'node:events';
-import type { ReadOnlyStorage, Storage, UploadSession } from '../content/storage.js';
+import type { ReadOnlyStorage, ReferrerIndexing, Storage, UploadSession } from '../content/storage.js';
 import { isForeignLayer, type Descriptor } from '../oci/media-types.js';
 import type { Transport } from '../transport/http.js';
 import { backoff, isRetryable, type RetryBudget } from '../transport/retry.js';
 import type { BlobOutcome, EventSink } from './events.js';
 import type { ImportPlan, ManifestNode } from './plan.js';
+import type { PlannedReferrer } from './referrers.js';
 import { foreignLayerStream, type ForeignLayerPolicy } from './foreign-layers.js';
 
 export interface ExecuteOptions {
@@ -32,10 +34,12 @@ export interface CopyStats {
   manifestsSkipped: number;
   tagsPushed: number;
   tagsUnchanged: number;
+  /** Referrers written or found in place, per target repository. */
+  referrers: number;
 }
 
 export async function executePlan(source: ReadOnlyStorage, target: Storage, plan: ImportPlan, o: ExecuteOptions): Promise<CopyStats> {
-  const stats: CopyStats = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, foreignSkipped: plan.foreign.length, bytesUploaded: 0, manifestsPushed: 0, manifestsSkipped: 0, tagsPushed: 0, tagsUnchanged: 0 };
+  const stats: CopyStats = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, foreignSkipped: plan.foreign.length, bytesUploaded: 0, manifestsPushed: 0, manifestsSkipped: 0, tagsPushed: 0, tagsUnchanged: 0, referrers: 0 };
   const emit = o.onEvent ?? (() => undefined);
   for (const f of plan.foreign) emit({ type: 'note', message: `Foreign layer ${f.digest} (${f.mediaType}) is not copied; the manifest still refers to it at ${f.urls?.[0] ?? 'its URLs'}. Use --include-foreign-layers to copy it.` });
   if (!plan.root) {
@@ -52,7 +56,8 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
   // Existence checks (HEADs) run ahead of the transfers on their own limiter: a transfer slot is
   // held only while bytes move, and a manifest's check is answered before its blobs are in.
   const probeLimit = pLimit(o.concurrency);
-  const repositories = [...new Set(plan.targets.filter((t) => t.action !== 'unchanged').map((t) => t.repository))];
+  // A repository whose tags are in place still gets referrers it lacks.
+  const repositories = [...new Set(plan.targets.filter((t) => t.action !== 'unchanged' || plan.referrers.length).map((t) => t.repository))];
   const copyable = new Set(plan.blobs.map((b) => b.digest));
   const taggedRepositories = new Set(plan.targets.filter((t) => t.action !== 'unchanged' && t.tag).map((t) => t.repository));
   const queue = transferOrder(plan);
@@ -79,16 +84,19 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
       });
       blobDone.set(b.digest, failing(present.then((there) => (there ? skipBlob(b, repository) : blobLimit(() => copyBlob(b, repository, first, budget))))));
     }
-    // Manifests already there are not sent again (a re-run sends only what is missing); asked now, queued after the blobs' checks.
-    const manifestThere = new Map<string, Promise<boolean>>();
-    for (const m of plan.manifests) {
-      if (m === root && taggedRepositories.has(repository)) continue;
-      const there = failing(
+    // Manifests already there are not sent again (a re-run sends only what is missing): the image's
+    // are asked now, queued after the blobs' checks; a referrer's when it comes to it.
+    const isThere = (m: ManifestNode) =>
+      failing(
         probeLimit(async () => {
           signal.throwIfAborted();
           return (await target.resolve(repository, m.digest, signal))?.digest === m.digest;
         }),
       );
+    const manifestThere = new Map<string, Promise<boolean>>();
+    for (const m of plan.manifests) {
+      if (m === root && taggedRepositories.has(repository) && !plan.referrers.length) continue;
+      const there = isThere(m);
       there.catch(() => undefined); // awaited in pushManifest; failFast reports it meanwhile
       manifestThere.set(m.digest, there);
     }
@@ -99,8 +107,9 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
         done = (async () => {
           await Promise.all([...m.blobs.filter((b) => copyable.has(b.digest)).map((b) => blobDone.get(b.digest)), ...m.children.map(pushManifest)]);
           // A repository that gets a tag receives the root's bytes with the tag, at the end: sending them by digest too would send them twice.
-          if (m === root && taggedRepositories.has(repository)) return;
-          if (await manifestThere.get(m.digest)) {
+          // Unless referrers follow: their subject goes in first.
+          if (m === root && taggedRepositories.has(repository) && !plan.referrers.length) return;
+          if (await (manifestThere.get(m.digest) ?? isThere(m))) {
             stats.manifestsSkipped++;
             emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: true });
             return;
@@ -112,6 +121,30 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
       return done;
     };
     await Promise.all([...blobDone.values(), pushManifest(root)]);
+    // Referrers after the image's manifests and before its tags, each after its subject.
+    const written = new Map<string, Promise<void>>();
+    for (const r of plan.referrers) {
+      const after = written.get(r.subject) ?? Promise.resolve();
+      written.set(r.descriptor.digest, after.then(() => writeReferrer(repository, r, pushManifest)));
+    }
+    await Promise.all(written.values());
+  };
+
+  const writeReferrer = async (repository: string, r: PlannedReferrer<ManifestNode>, pushManifest: (m: ManifestNode) => Promise<void>) => {
+    await pushManifest(r.node);
+    signal.throwIfAborted();
+    let how: ReferrerIndexing | 'tag' | 'stored' = 'stored';
+    if (r.tag) {
+      // Cosign finds its signatures by this tag: it is copied as the source has it.
+      if ((await target.resolve(repository, r.tag, signal))?.digest !== r.node.digest) {
+        await target.tag(repository, r.tag, { digest: r.node.digest, bytes: r.node.bytes, mediaType: r.node.mediaType }, signal);
+      }
+      how = 'tag';
+    } else if (target.indexReferrer) {
+      how = await target.indexReferrer(repository, r.subject, r.descriptor, signal);
+    }
+    stats.referrers++;
+    emit({ type: 'referrer-written', repository, digest: r.descriptor.digest, subject: r.subject, artifactType: r.descriptor.artifactType, how });
   };
 
   const putManifest = async (repository: string, m: ManifestNode) => {

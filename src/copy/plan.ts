@@ -4,10 +4,12 @@
 import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { AcrImportError } from '../errors.js';
-import type { FetchedManifest, ReadOnlyStorage } from '../content/storage.js';
+import type { FetchedManifest, ManifestHead, ReadOnlyStorage } from '../content/storage.js';
 import { digestProblem } from '../oci/digest.js';
 import { isArtifactManifest, isForeignLayer, isIndexType, formatPlatform, type Descriptor, type Platform } from '../oci/media-types.js';
 import type { EventSink } from './events.js';
+import { notAnIndex, selectPlatforms } from './platforms.js';
+import { planReferrers, type PlannedReferrer } from './referrers.js';
 
 export interface ImportTarget {
   repository: string;
@@ -28,6 +30,12 @@ export interface PlanOptions {
   /** Bytes of manifests one import may fetch (default {@link MANIFEST_BYTES_BUDGET}). */
   maxManifestBytes?: number;
   includeForeignLayers: boolean;
+  /** --platform: the platforms of an index to import (one: its manifest alone; several: a new index of them). */
+  platforms?: Platform[];
+  /** --include-referrers: also the artifacts that refer to the imported manifests, recursively. */
+  includeReferrers?: boolean;
+  /** --referrers-artifact-type: only referrers of these artifact types. */
+  referrerArtifactTypes?: string[];
   /** Concurrent manifest GETs. */
   concurrency: number;
   signal?: AbortSignal;
@@ -54,8 +62,15 @@ export interface TargetPlan extends ImportTarget {
 }
 
 export interface ImportPlan {
+  /** The digest written to the target: the source's, or the selection's with --platform. */
   digest: string;
   mediaType: string;
+  /** The source's own digest (differs from `digest` when --platform chose a subset). */
+  sourceDigest: string;
+  /** With --platform: the platforms imported, in the source's order. */
+  platforms?: string[];
+  /** With --include-referrers: the referrers to write after the image's manifests, each after its subject. */
+  referrers: PlannedReferrer<ManifestNode>[];
   /** The root manifest, with its tree; absent when every target already has the image. */
   root?: ManifestNode;
   /** Every manifest, children before parents, each once. */
@@ -64,7 +79,7 @@ export interface ImportPlan {
   blobs: Descriptor[];
   /** Foreign layers left out. */
   foreign: Descriptor[];
-  /** Manifests that count against the manifest limit. */
+  /** Manifests that count against the manifest limit (the image's; referrers are in `referrers`). */
   manifestCount: number;
   totalBytes: number;
   targets: TargetPlan[];
@@ -95,22 +110,28 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
   if (o.signal) setMaxListeners(0, o.signal);
   // The source and the target tags are asked at once: two round trips become one.
   const resolving = resolveSource(source, o);
-  const digest = resolving.then((h) => h.digest);
+  // With --platform the digest to compare with the targets' is the selection's, known once the index is read.
+  const selecting = o.platforms?.length ? resolving.then((h) => choosePlatforms(source, o, h)) : undefined;
+  const digest = (selecting ?? resolving).then((h) => h.digest);
   const checking = checkTargets(target, o, digest);
   // Failures are reported when awaited below (the source's first); these keep Node from calling them unhandled meanwhile.
   digest.catch(() => undefined);
   checking.catch(() => undefined);
   const head = await resolving;
   o.onEvent?.({ type: 'resolved', reference: source.describe(o.sourceRepository, o.sourceReference), digest: head.digest, mediaType: head.mediaType });
+  const selection = await selecting;
+  const chosen = selection ?? { digest: head.digest, mediaType: head.mediaType, size: head.size };
   const targets = await checking;
+  const summary = { digest: chosen.digest, mediaType: chosen.mediaType, sourceDigest: head.digest, ...(selection ? { platforms: selection.platforms } : {}) };
 
-  // Every target already holds this exact image: nothing to fetch, nothing to write.
-  if (targets.every((t) => t.action === 'unchanged')) {
-    return { digest: head.digest, mediaType: head.mediaType, manifests: [], blobs: [], foreign: [], manifestCount: 0, totalBytes: 0, targets };
+  // Every target already holds this exact image: nothing to fetch, nothing to write (referrers
+  // may still be new: with them, the walk goes on and what is there already is skipped).
+  if (targets.every((t) => t.action === 'unchanged') && !o.includeReferrers) {
+    return { ...summary, referrers: [], manifests: [], blobs: [], foreign: [], manifestCount: 0, totalBytes: 0, targets };
   }
 
   const limit = pLimit(o.concurrency);
-  const budget = new ManifestBudget(o, head.digest);
+  const budget = new ManifestBudget(o, chosen.digest);
   const seen = new Map<string, Promise<ManifestNode>>();
   const fetchNode = (d: Pick<Descriptor, 'digest' | 'size' | 'platform'>, path: string[]): Promise<ManifestNode> => {
     const digest = d.digest;
@@ -146,17 +167,38 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
     }
     return node;
   };
-  const root = await fetchNode({ digest: head.digest, size: 0 }, []).catch((err) => {
+  const refused = (err: unknown) => {
     throw budget.refusal ?? err;
-  });
+  };
+  // A several-platform selection is an index built here: walked from its bytes, never fetched.
+  const root = await (selection?.manifest ? toNode(selection.manifest, undefined, [chosen.digest]) : fetchNode({ digest: chosen.digest, size: 0, platform: selection?.platform }, [])).catch(refused);
 
   const manifests = postOrder(root);
   // The limit counts the manifests an image carries: an index's children (at every level), or 1.
   const manifestCount = root.children.length ? manifests.length - 1 : 1;
+
+  let referrers: PlannedReferrer<ManifestNode>[] = [];
+  if (o.includeReferrers) {
+    // An index built by --platform is new: nothing in the source refers to it.
+    const subjects = manifests.filter((m) => m !== root || !selection?.manifest).map((m) => m.digest);
+    if (selection && head.digest !== chosen.digest) {
+      o.onEvent?.({ type: 'note', message: `Referrers of the source index ${head.digest} are not copied: --platform imports ${chosen.digest} in its place.` });
+    }
+    referrers = await planReferrers(source, subjects, new Set(manifests.map((m) => m.digest)), {
+      repository: o.sourceRepository,
+      artifactTypes: o.referrerArtifactTypes,
+      signal: o.signal,
+      onEvent: o.onEvent,
+      walk: (d) => {
+        budget.discovered([d]);
+        return fetchNode(d, []);
+      },
+    }).catch(refused);
+  }
   const layerLimit = layerSizeLimit(source, o.maxLayerSize);
 
   const unique = new Map<string, Descriptor>();
-  for (const m of manifests) for (const b of m.blobs) if (!unique.has(b.digest)) unique.set(b.digest, b);
+  for (const m of [...manifests, ...referrers.flatMap((r) => postOrder(r.node))]) for (const b of m.blobs) if (!unique.has(b.digest)) unique.set(b.digest, b);
   const all = [...unique.values()];
   const foreign = o.includeForeignLayers ? [] : all.filter(isForeignLayer);
   const blobs = all.filter((b) => o.includeForeignLayers || !isForeignLayer(b)).sort((a, b) => b.size - a.size);
@@ -168,10 +210,10 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
     });
   }
   return {
-    digest: head.digest,
-    mediaType: head.mediaType,
+    ...summary,
     root,
     manifests,
+    referrers,
     blobs,
     foreign,
     manifestCount,
@@ -180,7 +222,21 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
   };
 }
 
-async function resolveSource(source: ReadOnlyStorage, o: PlanOptions): Promise<{ digest: string; mediaType: string }> {
+/** --platform: the manifest or the new index to import in place of the source's index. */
+async function choosePlatforms(source: ReadOnlyStorage, o: PlanOptions, head: { digest: string; mediaType: string }) {
+  const where = source.describe(o.sourceRepository, o.sourceReference);
+  const index = await source.fetchManifest(o.sourceRepository, head.digest, o.signal);
+  if (!childDescriptors(index)) throw notAnIndex(where, index.mediaType);
+  const s = selectPlatforms(index, o.platforms!, where);
+  for (const a of s.attestationsLeftOut) {
+    o.onEvent?.({ type: 'note', message: `Attestation manifest ${a.digest} is left out: one platform is imported as its manifest alone, with no index to hold it.` });
+  }
+  return s.kind === 'manifest'
+    ? { digest: s.descriptor.digest, mediaType: s.descriptor.mediaType, size: s.descriptor.size, platform: s.descriptor.platform, platforms: s.platforms, manifest: undefined }
+    : { digest: s.manifest.digest, mediaType: s.manifest.mediaType, size: s.manifest.size, platform: undefined, platforms: s.platforms, manifest: s.manifest };
+}
+
+async function resolveSource(source: ReadOnlyStorage, o: PlanOptions): Promise<ManifestHead> {
   // HEAD first: on Docker Hub a HEAD costs no pull, and an unchanged image needs nothing more.
   const head = await source.resolve(o.sourceRepository, o.sourceReference, o.signal);
   if (!head) {

@@ -52,6 +52,9 @@ function plainProgress(c: Console): Progress {
         case 'tag-pushed':
           c.info(`  ${e.repository}:${e.tag}: ${e.skipped ? 'unchanged' : 'tagged'}`);
           break;
+        case 'referrer-written':
+          c.info(`  referrer ${short(e.digest)}${e.artifactType ? ` (${e.artifactType})` : ''} of ${short(e.subject)}: ${REFERRER_HOW[e.how]}`);
+          break;
         case 'note':
           c.info(`  note: ${e.message}`);
           break;
@@ -101,6 +104,9 @@ async function spinnerProgress(c: Console, totalBytes: number): Promise<Progress
     },
   };
 }
+
+/** How a target came to list a referrer, in words. */
+const REFERRER_HOW = { api: 'written (the registry lists it from its subject)', 'tag-schema': 'written and listed in the referrers tag', index: 'written and listed in index.json', tag: 'tagged (cosign)', stored: 'written' } as const;
 
 function short(digest: string): string {
   return digest.replace(/^sha256:/, '').slice(0, 12);

@@ -11,7 +11,7 @@ import { cleanEnv, cli, expectExit, expectNoStack, skopeoRaw } from './helpers.j
 const open = inject('openRegistry');
 const token = inject('tokenRegistry');
 
-const JSON_FIELDS = ['schemaVersion', 'ok', 'source', 'sourceDigest', 'mediaType', 'target', 'targets', 'dryRun', 'upToDate', 'manifests', 'manifestCount', 'blobs', 'bytesCopied', 'totalBytes', 'durationMs', 'rateLimit', 'locked'].sort();
+const JSON_FIELDS = ['schemaVersion', 'ok', 'source', 'sourceDigest', 'digest', 'mediaType', 'platforms', 'referrers', 'target', 'targets', 'dryRun', 'upToDate', 'manifests', 'manifestCount', 'blobs', 'bytesCopied', 'totalBytes', 'durationMs', 'rateLimit', 'locked'].sort();
 
 describe('-o json', () => {
   it('prints exactly one JSON object on stdout with the documented fields; people read stderr', async () => {

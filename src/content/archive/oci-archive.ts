@@ -47,7 +47,7 @@ export class OciArchiveWriter extends LayoutStorage {
   }
 
   override async commit(): Promise<void> {
-    if (!this.hasPendingTags) return;
+    if (!this.hasPending) return;
     await super.commit();
     const tmp = temporaryNameFor(this.file);
     try {

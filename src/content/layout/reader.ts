@@ -7,7 +7,8 @@ import { AcrImportError } from '../../errors.js';
 import { MediaType, type Descriptor } from '../../oci/media-types.js';
 import { checkedBlobStream } from '../checked-stream.js';
 import { parseManifest } from '../manifest.js';
-import type { FetchedManifest, ManifestHead, ReadOnlyStorage } from '../storage.js';
+import type { FetchedManifest, ManifestHead, ReadOnlyStorage, ReferrersOptions } from '../storage.js';
+import { isCosignTag, referrerDescriptor, referrersFromTag, subjectOf, withArtifactTypes } from '../referrers.js';
 import type { LayoutFiles } from './files.js';
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -35,6 +36,9 @@ export function refName(repository: string, tag: string): string {
 }
 
 export class LayoutReader implements ReadOnlyStorage {
+  /** Manifest digest → the subject it refers to ('' for none): blobs never change, so each is read once. */
+  private readonly subjects = new Map<string, string>();
+
   constructor(
     protected readonly files: LayoutFiles,
     readonly name: string,
@@ -60,7 +64,10 @@ export class LayoutReader implements ReadOnlyStorage {
 
   /** The reference of the one image a layout holds, for a source given without a tag or digest. */
   async soleReference(): Promise<string> {
-    const { manifests } = await this.readIndex();
+    // Referrers listed beside the image (signatures, SBOMs), and cosign's tags, are not images to choose from.
+    const entries = (await this.readIndex()).manifests;
+    const manifests: Descriptor[] = [];
+    for (const m of entries) if (entries.length === 1 || !(isCosignTag(m.annotations?.[REF_NAME] ?? '') || (await this.subjectOf(m)))) manifests.push(m);
     if (manifests.length === 1) return manifests[0]!.digest;
     const names = manifests.map((m) => m.annotations?.[REF_NAME] ?? m.digest);
     throw new AcrImportError('usage', `${this.name} holds ${manifests.length} images; say which one (${this.name}:NAME or @DIGEST).`, {
@@ -95,6 +102,32 @@ export class LayoutReader implements ReadOnlyStorage {
     const bytes = await this.files.read(blobPath(head.digest));
     if (!bytes) throw new AcrImportError('not-found', `${where}: its manifest ${head.digest} is missing from the layout's blobs.`);
     return parseManifest(bytes, where, head);
+  }
+
+  /**
+   * A layout lists referrers as index.json entries of their own (as oras writes them; a layout
+   * has no API to ask), or under the tag schema's `sha256-<hex>` name: both are read.
+   */
+  async referrers(repository: string, digest: string, options: ReferrersOptions = {}): Promise<Descriptor[]> {
+    const found = new Map<string, Descriptor>();
+    for (const entry of (await this.readIndex(true)).manifests) {
+      if (found.has(entry.digest) || (await this.subjectOf(entry)) !== digest) continue;
+      const m = parseManifest((await this.files.read(blobPath(entry.digest)))!, `${entry.digest} in ${this.name}`, entry);
+      found.set(m.digest, { ...referrerDescriptor(m), ...(entry.artifactType ? { artifactType: entry.artifactType } : {}) });
+    }
+    for (const d of await referrersFromTag(this, repository, digest, options.signal)) if (!found.has(d.digest)) found.set(d.digest, d);
+    return withArtifactTypes([...found.values()], options.artifactTypes);
+  }
+
+  /** The subject an index.json entry's manifest refers to ('' for none, or a manifest missing from blobs/). */
+  private async subjectOf(entry: Descriptor): Promise<string> {
+    let subject = this.subjects.get(entry.digest);
+    if (subject === undefined) {
+      const bytes = await this.files.read(blobPath(entry.digest));
+      subject = (bytes && subjectOf(parseManifest(bytes, `${entry.digest} in ${this.name}`, entry))) || '';
+      this.subjects.set(entry.digest, subject);
+    }
+    return subject;
   }
 
   fetchBlob(_repository: string, blob: Pick<Descriptor, 'digest' | 'size'>, options: { offset?: number } = {}): Readable {

@@ -20,6 +20,8 @@ import { LAYOUT_VERSION, LayoutReader, REF_NAME, blobPath, refName } from './rea
 export class LayoutStorage extends LayoutReader implements Storage {
   /** ref name → the manifest it is to name, written at commit. */
   private readonly pendingTags = new Map<string, Descriptor>();
+  /** Referrers written by digest, listed in index.json at commit (untagged entries, as oras lists them). */
+  private readonly pendingReferrers = new Map<string, Descriptor>();
 
   constructor(
     readonly dir: string,
@@ -69,22 +71,30 @@ export class LayoutStorage extends LayoutReader implements Storage {
     this.pendingTags.set(refName(repository, tag), { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length });
   }
 
+  async indexReferrer(_repository: string, _subject: string, referrer: Descriptor): Promise<'index'> {
+    this.pendingReferrers.set(referrer.digest, referrer);
+    return 'index';
+  }
+
   /** Whether commit has anything to write. */
-  protected get hasPendingTags(): boolean {
-    return this.pendingTags.size > 0;
+  protected get hasPending(): boolean {
+    return this.pendingTags.size > 0 || this.pendingReferrers.size > 0;
   }
 
   /** Writes `oci-layout` if it is missing and index.json with the new tags, keeping every other entry. */
   async commit(): Promise<void> {
-    if (!this.pendingTags.size) return;
+    if (!this.hasPending) return;
     await mkdir(this.dir, { recursive: true });
     const layoutFile = join(this.dir, 'oci-layout');
     if (!(await stat(layoutFile).catch(() => undefined))) await writeFileAtomic(layoutFile, JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
     const index = await this.readIndex(true);
     const kept = index.manifests.filter((m) => !this.pendingTags.has(m.annotations?.[REF_NAME] ?? ''));
     const added = [...this.pendingTags].map(([name, d]) => ({ ...d, annotations: { [REF_NAME]: name } }));
-    const next = { ...index, schemaVersion: 2, mediaType: index.mediaType ?? MediaType.ociIndex, manifests: [...kept, ...added] };
+    const listed = new Set(kept.filter((m) => !m.annotations?.[REF_NAME]).map((m) => m.digest));
+    const referrers = [...this.pendingReferrers.values()].filter((d) => !listed.has(d.digest));
+    const next = { ...index, schemaVersion: 2, mediaType: index.mediaType ?? MediaType.ociIndex, manifests: [...kept, ...referrers, ...added] };
     await writeFileAtomic(join(this.dir, 'index.json'), JSON.stringify(next));
     this.pendingTags.clear();
+    this.pendingReferrers.clear();
   }
 }

@@ -11,6 +11,7 @@ import { digestOf, finish, hasherFor } from '../../oci/digest.js';
 import { RegistryError, registryError } from './errors.js';
 import { readCapped } from '../../transport/read-capped.js';
 import type { BlobSource, FetchedManifest, ManifestHead, UploadSession } from '../storage.js';
+import { referrerList } from '../referrers.js';
 import { MANIFEST_ACCEPT, isManifestType, isSchema1, manifestMediaType, type Descriptor } from '../../oci/media-types.js';
 
 /** Manifests larger than this are refused, as every peer does (distribution's own limit is 4 MiB). */
@@ -49,6 +50,13 @@ interface CallOptions {
   budget?: RetryBudget;
   signal?: AbortSignal;
 }
+
+/** Referrers answers that mean the registry has no referrers API (the spec's 404; servers without the route). */
+const REFERRERS_ABSENT = new Set([400, 404, 405, 501]);
+/** Pages of tags or referrers followed at most: a registry whose `Link` never ends is not followed forever. */
+const MAX_PAGES = 1000;
+/** Referrers of one manifest read at most: far beyond any real image, short of a listing that floods memory. */
+const MAX_REFERRERS = 10_000;
 
 /** Manifest HEAD answers after which only a GET can tell the digest (registries without HEAD). */
 const HEAD_UNSUPPORTED = new Set([400, 405, 501]);
@@ -487,19 +495,63 @@ export class RegistryClient {
 
   /** Every tag of a repository, following `Link` pagination. */
   async listTags(repo: string, options: { pageSize?: number; signal?: AbortSignal } = {}): Promise<string[]> {
-    const signal = options.signal;
     const tags: string[] = [];
-    let url: string | undefined = `/v2/${repo}/tags/list?n=${options.pageSize ?? 1000}`;
-    while (url) {
-      // A next page on another origin gets no token: call() sends credentials to the registry's origin only.
-      const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], signal });
-      if (res.status !== 200) throw await registryError(res, `GET ${url.startsWith('/') ? `${this.baseUrl}${url}` : url}`, this.registry);
+    await this.pages(repo, `/v2/${repo}/tags/list?n=${options.pageSize ?? 1000}`, options.signal, async (res) => {
+      if (res.status !== 200) throw await registryError(res, `GET ${res.url}`, this.registry);
       const body = JSON.parse((await readCapped(res, 16 * 1024 * 1024)).toString('utf8')) as { tags?: string[] | null };
       tags.push(...(body.tags ?? []));
-      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res.headers, 'link') ?? '');
-      url = next ? new URL(next[1]!, this.baseUrl).toString() : undefined;
-    }
+    });
     return tags;
+  }
+
+  // --- referrers -------------------------------------------------------------------------------
+
+  /**
+   * The referrers of a manifest from the referrers API (`GET /v2/<name>/referrers/<digest>`),
+   * every page of them; undefined when the registry has no API (404, or 400/405/501 from a server
+   * that does not know the route), so the caller falls back to the tag schema. With one
+   * artifact type the registry is asked to filter; whether it did (`OCI-Filters-Applied`) or not,
+   * the caller filters again.
+   */
+  async listReferrers(repo: string, digest: string, options: { artifactTypes?: readonly string[]; signal?: AbortSignal } = {}): Promise<Descriptor[] | undefined> {
+    const filter = options.artifactTypes?.length === 1 ? `?artifactType=${encodeURIComponent(options.artifactTypes[0]!)}` : '';
+    const found: Descriptor[] = [];
+    let absent = false;
+    await this.pages(repo, `/v2/${repo}/referrers/${digest}${filter}`, options.signal, async (res) => {
+      if (REFERRERS_ABSENT.has(res.status) && found.length === 0) {
+        absent = true;
+        return drain(res);
+      }
+      if (res.status !== 200) throw await registryError(res, `GET ${res.url}`, this.registry);
+      this.refuseHtml(res, 'GET', `/v2/${repo}/referrers/${digest}`);
+      let json: unknown;
+      try {
+        json = JSON.parse((await readCapped(res, MANIFEST_SIZE_LIMIT)).toString('utf8'));
+      } catch (err) {
+        if (err instanceof AcrImportError) throw err;
+        throw new AcrImportError('integrity', `${this.registry} answered the referrers of ${repo}@${digest} with something that is not JSON.`);
+      }
+      found.push(...referrerList(json, `${this.registry}/${repo}@${digest}`));
+      if (found.length > MAX_REFERRERS) throw new AcrImportError('limit', `${this.registry}/${repo}@${digest} lists more than ${MAX_REFERRERS} referrers; refusing to read more.`, { hint: 'Narrow them with --referrers-artifact-type.' });
+    });
+    return absent ? undefined : found;
+  }
+
+  /**
+   * Follows `Link: <…>; rel="next"` from `first` on, handing each answer to `page`. A next page on
+   * another origin gets no token (call() sends credentials to the registry's origin only); a
+   * page seen twice ends the walk, as does a page limit.
+   */
+  private async pages(repo: string, first: string, signal: AbortSignal | undefined, page: (res: HttpResponse) => Promise<void>): Promise<void> {
+    const seen = new Set<string>();
+    let url: string | undefined = first;
+    while (url && !seen.has(url) && seen.size < MAX_PAGES) {
+      seen.add(url);
+      const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], signal });
+      await page(res);
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res.headers, 'link') ?? '');
+      url = next ? new URL(next[1]!, res.finalUrl).toString() : undefined;
+    }
   }
 
   // --- plumbing --------------------------------------------------------------------------------
