@@ -3,9 +3,12 @@
 const MiB = 1024 * 1024;
 
 export type ScenarioId = 'bandwidth' | 'latency' | 'huge' | 'noop' | 'sync';
-export type ContenderId = 'acr-import' | 'skopeo' | 'floor';
+/** relay: node:http hashing every byte (the floor of a verifying copy); curl-relay: curl into curl. */
+export type ContenderId = 'acr-import' | 'baseline' | 'relay' | 'floor' | 'curl-relay' | 'skopeo';
 export const ALL_SCENARIOS: ScenarioId[] = ['bandwidth', 'latency', 'huge', 'noop', 'sync'];
-export const ALL_CONTENDERS: ContenderId[] = ['acr-import', 'skopeo', 'floor'];
+export const ALL_CONTENDERS: ContenderId[] = ['acr-import', 'baseline', 'relay', 'floor', 'curl-relay', 'skopeo'];
+/** Contenders of the no-op re-runs: a relay has nothing to skip with. */
+export const NOOP_CONTENDERS: ContenderId[] = ['acr-import', 'baseline', 'floor', 'skopeo'];
 
 export interface BenchConfig {
   quick: boolean;
@@ -19,7 +22,7 @@ export interface BenchConfig {
   bandwidth: { platforms: number; layersPerPlatform: number; layerBytes: number };
   latency: { platforms: number; layersPerPlatform: number; layerBytes: number; delayMs: number };
   huge: { layerBytes: number };
-  /** Parallel uploads of the floor (acr-import's default --concurrency is 8). */
+  /** Parallel uploads of the floor and the relays (acr-import's default --concurrency is 8). */
   floorParallel: number;
   /** Extra arguments for every acr-import run, e.g. "--concurrency 16". */
   acrArgs: string[];
@@ -51,7 +54,8 @@ export function loadConfig(): BenchConfig {
   return {
     quick,
     scenarios,
-    contenders: list('BENCH_CONTENDERS', ALL_CONTENDERS),
+    // 'baseline' runs only when BENCH_BASELINE_BIN names a build.
+    contenders: list('BENCH_CONTENDERS', ALL_CONTENDERS).filter((c) => c !== 'baseline' || Boolean(process.env.BENCH_BASELINE_BIN)),
     runsBig: Math.max(1, int('BENCH_RUNS_BIG', int('BENCH_RUNS', quick ? 1 : 3))),
     runsSmall: Math.max(1, int('BENCH_RUNS_SMALL', int('BENCH_RUNS', quick ? 2 : 5))),
     startupRuns: Math.max(1, int('BENCH_STARTUP_RUNS', quick ? 5 : 10)),

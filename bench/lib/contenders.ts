@@ -9,6 +9,8 @@ import { runChecked, type Measured } from './proc.js';
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 /** The CLI as a user runs it; BENCH_ACR_BIN points at another build (e.g. a copy of the tree before a change). */
 export const ACR_IMPORT_BIN = process.env.BENCH_ACR_BIN ? resolve(process.env.BENCH_ACR_BIN) : join(ROOT, 'bin', 'acr-import.js');
+/** BENCH_BASELINE_BIN: an earlier build, run as one more contender ('baseline'): before and after from the same run. */
+export const BASELINE_BIN = process.env.BENCH_BASELINE_BIN ? resolve(process.env.BENCH_BASELINE_BIN) : undefined;
 
 export interface CopyJob {
   /** host:port the contender reads from (a registry or a proxy in front of it). */
@@ -42,12 +44,12 @@ export interface AcrImportResult extends Measured {
   summary?: { blobs?: { copied: number; mounted: number; skipped: number }; targets?: { action: string }[]; bytesCopied?: number };
 }
 
-export async function runAcrImport(job: CopyJob, o: { extraArgs: string[]; timeoutMs: number; cpuProfDir?: string; debug?: boolean }): Promise<AcrImportResult> {
+export async function runAcrImport(job: CopyJob, o: { extraArgs: string[]; timeoutMs: number; cpuProfDir?: string; debug?: boolean; bin?: string }): Promise<AcrImportResult> {
   const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
   if (o.cpuProfDir) mkdirSync(o.cpuProfDir, { recursive: true });
   const args = [
     ...nodeArgs,
-    ACR_IMPORT_BIN,
+    o.bin ?? ACR_IMPORT_BIN,
     '--name',
     job.targetHost,
     '--source',

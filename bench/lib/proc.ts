@@ -1,8 +1,9 @@
 // Child processes, timed from spawn to exit, with their peak resident set size.
 //
-// Peak RSS comes from GNU time (`/usr/bin/time -f %M`, the kernel's ru_maxrss of the child and
-// whatever it waited for) when it is installed; otherwise /proc/<pid>/status is polled for VmHWM,
-// the kernel's own high-water mark, which only misses growth in the last polling interval.
+// Peak RSS and CPU come from GNU time (`/usr/bin/time -f '%M %U %S'`, the kernel's rusage of the
+// child and whatever it waited for) when it is installed; otherwise /proc/<pid>/status is polled
+// for VmHWM, the kernel's own high-water mark, and /proc/<pid>/stat for user + system time, which
+// only miss the last polling interval.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -14,10 +15,12 @@ const GNU_TIME = '/usr/bin/time';
 
 export interface Measured {
   wallMs: number;
+  /** When the child was spawned (epoch ms), to compare with the times proxies record. */
+  startedAt: number;
   /** Peak RSS in bytes; undefined when it could not be measured. */
   peakRss?: number;
   rssMethod: 'gnu-time' | 'vmhwm-poll' | 'none';
-  /** User + system CPU time of the child in ms (GNU time only): steadier than wall time on a busy machine. */
+  /** User + system CPU time of the child in ms: steadier than wall time on a busy machine. */
   cpuMs?: number;
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -68,6 +71,7 @@ export async function runMeasured(cmd: string, args: string[], o: RunOptions = {
   const max = o.maxOutput ?? 256 * 1024;
   let stdout = '';
   let stderr = '';
+  const startedAt = Date.now();
   const started = performance.now();
   const child = spawn(file, argv, { env: o.env ?? process.env, cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.setEncoding('utf8').on('data', (s: string) => {
@@ -79,13 +83,17 @@ export async function runMeasured(cmd: string, args: string[], o: RunOptions = {
     if (stderr.length > max) stderr = stderr.slice(-max);
   });
   let hwm = 0;
+  let polledCpu = 0;
   let poller: NodeJS.Timeout | undefined;
   if (wantRss && !useTime && child.pid) {
-    const path = `/proc/${child.pid}/status`;
+    const dir = `/proc/${child.pid}`;
     const poll = async () => {
-      const text = await readFile(path, 'utf8').catch(() => '');
+      const text = await readFile(`${dir}/status`, 'utf8').catch(() => '');
       const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(text);
       if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
+      // utime and stime, in clock ticks (USER_HZ, 100 on Linux), fields 14 and 15 of stat.
+      const stat = (await readFile(`${dir}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.split(' ');
+      if (stat) polledCpu = Math.max(polledCpu, (Number(stat[11]) + Number(stat[12])) * 10);
     };
     poller = setInterval(() => void poll(), 20);
   }
@@ -109,8 +117,9 @@ export async function runMeasured(cmd: string, args: string[], o: RunOptions = {
     rmSync(rssFile, { force: true });
   } else if (hwm > 0) {
     peakRss = hwm;
+    cpuMs = polledCpu || undefined;
   }
-  return { wallMs, peakRss, cpuMs, rssMethod: !wantRss ? 'none' : useTime ? 'gnu-time' : hwm ? 'vmhwm-poll' : 'none', code, signal, stdout, stderr };
+  return { wallMs, startedAt, peakRss, cpuMs, rssMethod: !wantRss ? 'none' : useTime ? 'gnu-time' : hwm ? 'vmhwm-poll' : 'none', code, signal, stdout, stderr };
 }
 
 /** Runs a command and throws with its output when it fails. */

@@ -6,13 +6,13 @@
 // one more process costs on this machine, whatever copies. Not part of `npm run bench`.
 //   npx tsx bench/tools/cpu-split.ts [layerMiB] [runs]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixture, startRegistries, verifyCopy } from '../lib/lab.js';
 import { runAcrImport, runSkopeo } from '../lib/contenders.js';
 import { floorPush } from '../lib/floor.js';
-import { runChecked } from '../lib/proc.js';
+import { runCurlRelay, runNodeRelay, type NodeRelayKind } from '../lib/relays.js';
 import { fmtSeconds, median } from '../lib/stats.js';
 import type { RunningRegistry } from '../../test/harness/index.js';
 
@@ -38,9 +38,6 @@ try {
   const sp = pidOf(source);
   const tp = pidOf(target);
   const contenders = ['acr-import', 'skopeo', 'floor', 'relay-curl', 'relay-undici', 'relay-http', 'relay-http+sha256'];
-  // What curl-relay.sh copies, written once: the same for every run.
-  const curlPlan = join(work, 'relay-curl.plan');
-  writeFileSync(curlPlan, [...fx.floor.blobs.map((b) => `blob ${b.digest} ${b.size}`), ...fx.floor.manifests.map((m) => `manifest ${m.depth} ${m.digest} ${m.mediaType} ${m.path}`)].join('\n') + '\n');
   const rows = new Map(contenders.map((c) => [c, { wall: [] as number[], own: [] as number[], src: [] as number[], tgt: [] as number[] }]));
   for (let i = 0; i < runs; i++) {
     // The order rotates every round, as in the bench.
@@ -59,15 +56,10 @@ try {
         const r = await runSkopeo(job, { timeoutMs: 600_000 });
         wall = r.wallMs;
         own = r.cpuMs;
-      } else if (c === 'relay-curl') {
-        const r = await runChecked('bash', [join(import.meta.dirname, 'curl-relay.sh'), source.url, fx.repo, target.url, job.targetRepo, 'v1', curlPlan], { timeoutMs: 600_000 });
-        wall = r.wallMs;
-        own = r.cpuMs;
       } else if (c.startsWith('relay-')) {
-        const [client, check] = c.slice('relay-'.length).split('+');
-        const jobFile = join(work, `relay-${i}.json`);
-        writeFileSync(jobFile, JSON.stringify({ sourceUrl: source.url, sourceRepo: fx.repo, targetUrl: target.url, targetRepo: job.targetRepo, tag: 'v1', parallel: 8, blobs: fx.floor.blobs, manifests: fx.floor.manifests }));
-        const r = await runChecked(process.execPath, [join(import.meta.dirname, 'node-relay.mjs'), client!, jobFile, ...(check ? [check] : [])], { timeoutMs: 600_000 });
+        const relay = { sourceUrl: source.url, targetUrl: target.url, targetRepo: job.targetRepo, parallel: 8, workDir: work, timeoutMs: 600_000 };
+        const kind = c.slice('relay-'.length);
+        const r = kind === 'curl' ? await runCurlRelay(fx, relay) : await runNodeRelay(kind as NodeRelayKind, fx, relay);
         wall = r.wallMs;
         own = r.cpuMs;
       } else {

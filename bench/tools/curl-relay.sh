@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Diagnostic: a relay with no Node in it. Each blob is read from the source registry by one curl
 # and piped into another curl's upload PUT on the target (POST a session, PUT ?digest= with the
-# bytes), 8 at a time, checking nothing; then the manifests are PUT from files, children before
+# bytes), 8 at a time (or [parallel]), checking nothing; then the manifests are PUT from files, children before
 # parents. What a native relay costs on this machine, for cpu-split.ts; not part of the bench.
-#   bench/tools/curl-relay.sh <sourceUrl> <sourceRepo> <targetUrl> <targetRepo> <tag> <plan>
+#   bench/tools/curl-relay.sh <sourceUrl> <sourceRepo> <targetUrl> <targetRepo> <tag> <plan> [parallel]
 # plan: lines `blob <digest> <size>` and `manifest <depth> <digest> <mediaType> <path>`.
 set -euo pipefail
-src=$1 srcRepo=$2 tgt=$3 tgtRepo=$4 tag=$5 plan=$6
+src=$1 srcRepo=$2 tgt=$3 tgtRepo=$4 tag=$5 plan=$6 parallel=${7:-8}
 
 relay() { # digest size
   local loc sep
@@ -14,13 +14,14 @@ relay() { # digest size
   case $loc in http*) ;; *) loc=$tgt$loc ;; esac
   sep='&'
   [[ $loc == *\?* ]] || sep='?'
-  curl -sSf "$src/v2/$srcRepo/blobs/$1" | curl -sSf -o /dev/null -T - -H "Content-Length: $2" -H 'Content-Type: application/octet-stream' -H 'Expect:' "$loc${sep}digest=$1"
+  # The length is known: no chunked encoding beside it (a proxy refuses both at once).
+  curl -sSf "$src/v2/$srcRepo/blobs/$1" | curl -sSf -o /dev/null -T - -H "Content-Length: $2" -H 'Transfer-Encoding:' -H 'Content-Type: application/octet-stream' -H 'Expect:' "$loc${sep}digest=$1"
 }
 
 running=0
 while read -r kind digest size; do
   [ "$kind" = blob ] || continue
-  if ((running >= 8)); then wait -n; running=$((running - 1)); fi
+  if ((running >= parallel)); then wait -n; running=$((running - 1)); fi
   relay "$digest" "$size" </dev/null &
   running=$((running + 1))
 done <"$plan"

@@ -1,5 +1,7 @@
-// Diagnostic: one acr-import run of the latency scenario through recording proxies, then a
-// timeline of what was in flight (10 ms buckets) and per-kind request counts. Not part of the bench.
+// Diagnostic: acr-import runs of the latency scenario through recording proxies, then a timeline
+// of what was in flight, per-kind request counts and time spans, and where the round trips go:
+// start-up (spawn to first request), planning (to the first blob check), transfers (to the last
+// blob upload), manifests by digest, and the tag. Not part of the bench.
 //   npx tsx bench/tools/trace-latency.ts [platforms] [delayMs] [extra acr-import args…]
 import { pushImage } from '../../test/harness/index.js';
 import { startRecordingProxy, startRegistries } from '../lib/lab.js';
@@ -33,6 +35,23 @@ try {
       phases.set(k, p);
     }
     for (const [k, p] of [...phases.entries()].sort((a, b) => a[1].start - b[1].start)) console.log(`  ${k.padEnd(22)} ${String(p.n).padStart(4)}  +${p.start}…+${p.end} ms`);
+    // Phases, in ms and in round trips of `delay`.
+    const end = (xs: typeof all) => Math.max(...xs.map((x) => x.startedAt + x.durationMs));
+    const blobWork = all.filter((x) => x.side === 'T' && (x.kind === 'blob' || x.kind === 'upload'));
+    const digestPuts = all.filter((x) => x.side === 'T' && x.method === 'PUT' && x.kind === 'manifest' && x.path.includes('/manifests/sha256:'));
+    const tagPut = all.filter((x) => x.side === 'T' && x.method === 'PUT' && x.kind === 'manifest' && !x.path.includes('/manifests/sha256:'));
+    const marks: [string, number][] = [
+      ['start-up (spawn to first request)', r.startedAt],
+      ['planning (to the first blob check)', first],
+      ['transfers (to the last blob upload)', Math.min(...blobWork.map((x) => x.startedAt))],
+      ['manifests by digest (after the last blob)', end(blobWork)],
+      ['tag (after the last manifest)', digestPuts.length ? Math.max(end(digestPuts), end(blobWork)) : end(blobWork)],
+      ['end', tagPut.length ? end(tagPut) : last],
+    ];
+    for (let k = 0; k + 1 < marks.length; k++) {
+      const ms = Math.max(0, marks[k + 1]![1] - marks[k]![1]);
+      console.log(`  ${marks[k]![0].padEnd(44)} ${String(ms).padStart(6)} ms  ${(ms / delay).toFixed(1).padStart(5)} round trips`);
+    }
     // In-flight histogram per 100 ms.
     const buckets: string[] = [];
     for (let t = first; t < last; t += 100) {

@@ -1,9 +1,8 @@
 // From a parsed transport spec (transports.ts) to an opened storage and what to copy from it.
-// Registries are opened by the caller, which signs in; this opens the files.
+// Registries are opened by the caller, which signs in; this opens the files. The archive readers
+// and writers (tar-stream) load only for an archive: a copy between registries never needs them.
 import { AcrImportError, usageError } from '../errors.js';
 import { parseReference } from '../oci/reference.js';
-import { DockerArchiveSource } from './archive/docker-archive.js';
-import { OciArchiveWriter, openOciArchive } from './archive/oci-archive.js';
 import { LayoutReader } from './layout/reader.js';
 import { DirectoryFiles } from './layout/files.js';
 import { LayoutStorage } from './layout/writer.js';
@@ -26,13 +25,14 @@ export interface OpenedSource {
 
 export async function openFileSource(spec: FileSpec): Promise<OpenedSource> {
   if (spec.transport === 'docker-archive') {
+    const { DockerArchiveSource } = await import('./archive/docker-archive.js');
     const storage = await DockerArchiveSource.open(spec.path, spec.name);
     // Default target names come from the name asked for, or the first one docker save recorded.
     const tagged = spec.name && !spec.name.startsWith('@') ? spec.name : storage.repoTags[0];
     const ref = tagged ? parseReference(tagged) : undefined;
     return { storage, repository: ref?.repository ?? '', reference: storage.digest, tag: ref?.tag };
   }
-  const storage = spec.transport === 'oci' ? await openLayoutDirectory(spec.path) : await openOciArchive(spec.path);
+  const storage = spec.transport === 'oci' ? await openLayoutDirectory(spec.path) : await (await import('./archive/oci-archive.js')).openOciArchive(spec.path);
   if (spec.transport === 'oci' && spec.digest) return { storage, repository: '', reference: spec.digest };
   if (spec.name === undefined) return { storage, repository: '', reference: await storage.soleReference() };
   const { repository, tag } = splitName(spec.name);
@@ -49,6 +49,7 @@ export async function openFileTarget(spec: FileSpec): Promise<Storage> {
     if (s && !s.isDirectory()) throw usageError(`-n oci:${spec.path}: ${spec.path} exists and is not a directory.`);
     return new LayoutStorage(resolve(spec.path), `oci:${spec.path}`);
   }
+  const { OciArchiveWriter } = await import('./archive/oci-archive.js');
   return OciArchiveWriter.open(spec.path);
 }
 

@@ -55,25 +55,52 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
   const blobLimit = o.blobLimit ?? pLimit(o.concurrency);
   // A separate limiter for manifests: a manifest task waits on blob tasks, and sharing one limiter could deadlock.
   const manifestLimit = pLimit(Math.max(2, o.concurrency));
+  // Existence checks (HEADs) run ahead of the transfers on their own limiter: a transfer slot is
+  // held only while bytes move, and a manifest's check is answered before its blobs are in.
+  const probeLimit = pLimit(o.concurrency);
   // A repository whose tags are in place still gets referrers it lacks.
   const repositories = [...new Set(plan.targets.filter((t) => t.action !== 'unchanged' || plan.referrers.length).map((t) => t.repository))];
   const copyable = new Set(plan.blobs.map((b) => b.digest));
   const taggedRepositories = new Set(plan.targets.filter((t) => t.action !== 'unchanged' && t.tag).map((t) => t.repository));
+  const queue = transferOrder(plan);
 
   // Abort the other transfers as soon as one fails, so the error surfaces quickly.
   const failFast = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, failFast.signal]) : failFast.signal;
   // Every request in flight listens on this signal: more than Node's default of 10 is expected, not a leak.
   setMaxListeners(0, signal);
+  const failing = <T>(p: Promise<T>): Promise<T> =>
+    p.catch((err: unknown) => {
+      failFast.abort(err);
+      throw err;
+    });
 
   const perRepo = async (repository: string, first: string | undefined) => {
-    // Blobs, largest first: they are queued in plan order.
     const blobDone = new Map<string, Promise<void>>();
-    for (const b of plan.blobs) {
-      blobDone.set(b.digest, blobLimit(() => copyBlob(b, repository, first)).catch((err) => {
-        failFast.abort(err);
-        throw err;
-      }));
+    for (const b of queue) {
+      // One retry budget for everything this transfer sends, its HEAD included (see transport/retry.ts).
+      const budget = o.transport.retry.budget();
+      const present = probeLimit(() => {
+        signal.throwIfAborted();
+        return target.exists(repository, b.digest, signal, budget);
+      });
+      blobDone.set(b.digest, failing(present.then((there) => (there ? skipBlob(b, repository) : blobLimit(() => copyBlob(b, repository, first, budget))))));
+    }
+    // Manifests already there are not sent again (a re-run sends only what is missing): the image's
+    // are asked now, queued after the blobs' checks; a referrer's when it comes to it.
+    const isThere = (m: ManifestNode) =>
+      failing(
+        probeLimit(async () => {
+          signal.throwIfAborted();
+          return (await target.resolve(repository, m.digest, signal))?.digest === m.digest;
+        }),
+      );
+    const manifestThere = new Map<string, Promise<boolean>>();
+    for (const m of plan.manifests) {
+      if (m === root && taggedRepositories.has(repository) && !plan.referrers.length) continue;
+      const there = isThere(m);
+      there.catch(() => undefined); // awaited in pushManifest; failFast reports it meanwhile
+      manifestThere.set(m.digest, there);
     }
     const manifestDone = new Map<string, Promise<void>>();
     const pushManifest = (m: ManifestNode): Promise<void> => {
@@ -84,7 +111,12 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
           // A repository that gets a tag receives the root's bytes with the tag, at the end: sending them by digest too would send them twice.
           // Unless referrers follow: their subject goes in first.
           if (m === root && taggedRepositories.has(repository) && !plan.referrers.length) return;
-          await manifestLimit(() => putManifestOnce(repository, m));
+          if (await (manifestThere.get(m.digest) ?? isThere(m))) {
+            stats.manifestsSkipped++;
+            emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: true });
+            return;
+          }
+          await manifestLimit(() => putManifest(repository, m));
         })();
         manifestDone.set(m.digest, done);
       }
@@ -117,37 +149,33 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
     emit({ type: 'referrer-written', repository, digest: r.descriptor.digest, subject: r.subject, artifactType: r.descriptor.artifactType, how });
   };
 
-  const putManifestOnce = async (repository: string, m: ManifestNode) => {
+  const putManifest = async (repository: string, m: ManifestNode) => {
     signal.throwIfAborted();
-    // A re-run sends only what is missing.
-    const exists = await target.resolve(repository, m.digest, signal);
-    if (exists?.digest === m.digest) {
-      stats.manifestsSkipped++;
-      emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: true });
-      return;
-    }
     await target.pushManifest(repository, m.digest, m.bytes, m.mediaType, signal);
     stats.manifestsPushed++;
     emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: false });
   };
 
-  const copyBlob = async (blob: Descriptor, repository: string, mountFrom: string | undefined) => {
+  const skipBlob = (blob: Descriptor, repository: string) => {
+    stats.blobsSkipped++;
+    emit({ type: 'blob-start', blob, repository });
+    emit({ type: 'blob-done', blob, repository, outcome: 'skipped' });
+  };
+
+  const copyBlob = async (blob: Descriptor, repository: string, mountFrom: string | undefined, budget: RetryBudget) => {
     signal.throwIfAborted();
     emit({ type: 'blob-start', blob, repository });
-    const outcome = await transferBlob(blob, repository, mountFrom);
+    const outcome = await transferBlob(blob, repository, mountFrom, budget);
     if (outcome === 'uploaded' || outcome === 'foreign-copied') {
       stats.blobsUploaded++;
       stats.bytesUploaded += blob.size;
-    } else if (outcome === 'mounted') stats.blobsMounted++;
-    else stats.blobsSkipped++;
+    } else stats.blobsMounted++;
     emit({ type: 'blob-done', blob, repository, outcome });
   };
 
   const sameRegistry = source.location === target.location;
-  const transferBlob = async (blob: Descriptor, repository: string, mountFrom: string | undefined): Promise<BlobOutcome> => {
-    // One retry budget for everything this transfer sends (see transport/retry.ts).
-    const budget = o.transport.retry.budget();
-    if (await target.exists(repository, blob.digest, signal, budget)) return 'skipped';
+  /** A blob the target does not have: mounted or uploaded. */
+  const transferBlob = async (blob: Descriptor, repository: string, mountFrom: string | undefined, budget: RetryBudget): Promise<BlobOutcome> => {
     // Mount from the source repository on the same registry, or from the first target repository.
     const from = mountFrom ?? (sameRegistry && !isForeignLayer(blob) ? o.sourceRepository : undefined);
     let session: UploadSession | undefined;
@@ -202,6 +230,28 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
   // Layouts and archives make the tags visible here, all at once.
   await target.commit?.(signal);
   return stats;
+}
+
+/** Blobs at least this large go first, largest first: the longest transfers must not start last. */
+const LARGE_BLOB = 16 * 1024 * 1024;
+
+/**
+ * The order blobs are sent in: large ones first, largest first; then the others manifest by
+ * manifest (children before parents), each manifest's largest first, so that each manifest can go
+ * up as soon as its own blobs are in rather than after every small blob of the image. An image's
+ * blobs go largest first, as the plan lists them.
+ */
+export function transferOrder(plan: Pick<ImportPlan, 'blobs' | 'manifests'>): Descriptor[] {
+  const copyable = new Map(plan.blobs.map((b) => [b.digest, b]));
+  const large = plan.blobs.filter((b) => b.size >= LARGE_BLOB).sort((a, b) => b.size - a.size);
+  const order = new Map(large.map((b) => [b.digest, b]));
+  for (const m of plan.manifests) {
+    const own = m.blobs.map((d) => copyable.get(d.digest)).filter((b): b is Descriptor => b !== undefined && !order.has(b.digest));
+    for (const b of own.sort((x, y) => y.size - x.size)) order.set(b.digest, b);
+  }
+  // Blobs no manifest lists (none in a plan from planImport) keep their place at the end.
+  for (const b of plan.blobs) if (!order.has(b.digest)) order.set(b.digest, b);
+  return [...order.values()];
 }
 
 /**

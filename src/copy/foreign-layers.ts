@@ -7,7 +7,8 @@
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { EnvHttpProxyAgent, request } from '../transport/undici.js';
 import { AcrImportError } from '../errors.js';
 import type { Descriptor } from '../oci/media-types.js';
 import { finish, hasherFor } from '../oci/digest.js';

@@ -4,7 +4,8 @@
 // origin they were given for, an https→http downgrade is refused, and callers need the URL that
 // answered (finalUrl) to tell a registry's answer from a blob store's.
 import type { Readable } from 'node:stream';
-import { buildConnector, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { buildConnector as BuildConnector, Dispatcher } from 'undici';
+import { buildConnector, EnvHttpProxyAgent, request } from './undici.js';
 import { AcrImportError } from '../errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { redactHeader, redactUrl } from './redact.js';
@@ -245,7 +246,7 @@ export class Transport {
  * The TLS connector: verification is skipped for the hosts named in skipTlsVerify and no other,
  * decided per connection, so a redirect from such a registry to another host is verified.
  */
-function connector(options: TransportOptions): buildConnector.BuildOptions | buildConnector.connector | undefined {
+function connector(options: TransportOptions): BuildConnector.BuildOptions | BuildConnector.connector | undefined {
   const base = options.ca ? { ca: options.ca } : {};
   const skip = new Set((options.skipTlsVerify ?? []).map((h) => h.toLowerCase()));
   if (!skip.size) return options.ca ? base : undefined;

@@ -3,8 +3,8 @@
 // (children before their index), then tags, then one commit.
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { executePlan } from '../../src/copy/execute.js';
-import { planImport } from '../../src/copy/plan.js';
+import { executePlan, transferOrder } from '../../src/copy/execute.js';
+import { planImport, type ManifestNode } from '../../src/copy/plan.js';
 import { MemoryStorage } from '../../src/content/memory.js';
 import type { BlobSource, PushBlobOptions } from '../../src/content/storage.js';
 import { MediaType, type Descriptor } from '../../src/oci/media-types.js';
@@ -78,6 +78,48 @@ describe('the copy engine over memory storages', () => {
     }
     expect(target.calls.at(-1)).toBe('commit');
     expect(target.calls.filter((c) => c === 'commit')).toHaveLength(1);
+  });
+
+  it('sends an image manifest as soon as its own blobs are in, while the blobs of later images still wait', async () => {
+    const source = new MemoryStorage('source');
+    const target = new RecordingStorage('target');
+    const images = [];
+    for (const arch of ['amd64', 'arm64', 'ppc64le', 's390x']) {
+      const layer = seededBytes(`only-${arch}`, 50_000);
+      const config = json({ architecture: arch, os: 'linux' });
+      for (const b of [layer, config]) await put(source, b);
+      const blob = (mediaType: string, b: Buffer) => ({ mediaType, digest: sha256(b), size: b.length });
+      const manifest = json({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: blob('application/vnd.oci.image.config.v1+json', config), layers: [blob('application/vnd.oci.image.layer.v1.tar', layer)] });
+      await source.pushManifest('app', sha256(manifest), manifest, MediaType.ociManifest);
+      images.push({ mediaType: MediaType.ociManifest, digest: sha256(manifest), size: manifest.length, platform: { architecture: arch, os: 'linux' } });
+    }
+    const index = json({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: images });
+    await source.tag('app', 'v1', { digest: sha256(index), bytes: index, mediaType: MediaType.ociIndex });
+    const plan = await planImport(source, target, { sourceRepository: 'app', sourceReference: 'v1', targets: [{ repository: 'copy', tag: 'v1' }], force: false, maxManifests: 50, includeForeignLayers: false, concurrency: 1 });
+    await executePlan(source, target, plan, { sourceRepository: 'app', concurrency: 1, transport });
+
+    expect((await target.fetchManifest('copy', 'v1')).bytes.equals(index)).toBe(true);
+    const blobs = target.calls.filter((c) => c.startsWith('blob '));
+    expect(blobs).toHaveLength(8);
+    // One transfer at a time, image by image: the first image went up before the third image's
+    // layer was sent (largest first, every layer would have gone before the first config).
+    expect(target.calls.indexOf(`manifest ${images[0]!.digest}`)).toBeLessThan(target.calls.indexOf(`blob ${sha256(seededBytes('only-ppc64le', 50_000))}`));
+    for (const image of images) expect(target.calls.indexOf(`manifest ${image.digest}`)).toBeLessThan(target.calls.indexOf('tag v1'));
+  });
+
+  it("orders transfers: large blobs first, largest first, then the others manifest by manifest (each manifest's largest first), each once", () => {
+    const MiB = 1024 * 1024;
+    const d = (name: string, size: number): Descriptor => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(Buffer.from(name)), size });
+    const [bigA, bigB, cfg1, small1, cfg2, small2, shared] = [d('bigA', 40 * MiB), d('bigB', 300 * MiB), d('cfg1', 500), d('small1', 2 * MiB), d('cfg2', 600), d('small2', 3 * MiB), d('shared', 1 * MiB)];
+    const node = (name: string, blobs: Descriptor[]): ManifestNode => ({ digest: sha256(Buffer.from(name)), mediaType: MediaType.ociManifest, bytes: Buffer.from(name), children: [], blobs });
+    const m1 = node('m1', [cfg1, shared, bigA, small1]);
+    const m2 = node('m2', [cfg2, shared, small2, bigB]);
+    const root: ManifestNode = { ...node('root', []), children: [m1, m2] };
+    // What planImport hands over: every blob once, largest first; manifests children first.
+    const blobs = [bigB, bigA, small2, small1, shared, cfg2, cfg1];
+    expect(transferOrder({ blobs, manifests: [m1, m2, root] }).map((b) => b.digest)).toEqual([bigB, bigA, small1, shared, cfg1, small2, cfg2].map((b) => b.digest));
+    // One image: its blobs as the plan lists them, largest first.
+    expect(transferOrder({ blobs: [small1, shared, cfg1], manifests: [node('one', [cfg1, shared, small1])] }).map((b) => b.digest)).toEqual([small1, shared, cfg1].map((b) => b.digest));
   });
 
   it('a second copy finds everything in place and writes nothing', async () => {

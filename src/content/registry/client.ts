@@ -1,7 +1,7 @@
 // A registry client for the OCI distribution API (spec: "Pulling", "Pushing", "Content
 // Discovery"): manifests, blobs, cross-repository mounts, uploads (monolithic, streamed, chunked
 // with resume) and tags. Authentication and retries come from the layers below.
-import { Readable, Transform, pipeline } from 'node:stream';
+import { Readable } from 'node:stream';
 import { AcrImportError } from '../../errors.js';
 import { RegistryAuthenticator, repositoryScope, type AuthCredential } from '../../auth/authenticator.js';
 import { discardBody, header, type HttpMethod, type HttpResponse, type RequestBody, type Transport } from '../../transport/http.js';
@@ -190,11 +190,13 @@ export class RegistryClient {
 
   /**
    * Whether a blob exists. A 3xx is a yes: the registry is sending us to where the bytes are, and
-   * following it is pointless (signed blob-store URLs answer HEAD with 403).
+   * following it is pointless (signed blob-store URLs answer HEAD with 403). Asked before an
+   * upload only, so with the upload's scope: its token is fetched while the checks run ahead of
+   * the transfers, not by the first upload.
    */
   async hasBlob(repo: string, digest: string, signal?: AbortSignal, budget?: RetryBudget): Promise<boolean> {
     const url = `/v2/${repo}/blobs/${digest}`;
-    const res = await this.call({ method: 'HEAD', url, scopes: [pull(repo)], budget, signal });
+    const res = await this.call({ method: 'HEAD', url, scopes: [push(repo)], budget, signal });
     await drain(res);
     if (res.status === 200 || (res.status >= 301 && res.status <= 308 && res.status !== 304)) return true;
     if (res.status === 404) return false;
@@ -406,7 +408,8 @@ export class RegistryClient {
     let resumed = false;
     while (confirmed < blob.size) {
       const stream = source(confirmed);
-      const slicer = new Slicer(stream);
+      // The slicer counts the bytes for progress as it hands them on: no stream stage of its own.
+      const slicer = new Slicer(stream, confirmed, options.onProgress);
       let inFlight = 0;
       try {
         for (let from = confirmed; from < blob.size; from += chunkSize) {
@@ -415,7 +418,7 @@ export class RegistryClient {
           const body = slicer.next(length);
           // A streamed upload (one PATCH) names no range; a chunk or a resumed stream does.
           const range = chunked || from > 0 ? `${from}-${from + length - 1}` : undefined;
-          session.location = await this.patch(repo, session.location, length, () => progressStream(body, options.onProgress, from), signal, range, uploading(repo, blob));
+          session.location = await this.patch(repo, session.location, length, () => body, signal, range, uploading(repo, blob));
           confirmed = from + length;
           inFlight = 0;
         }
@@ -698,27 +701,11 @@ async function collect(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-function progressStream(stream: Readable, onProgress: ((bytes: number) => void) | undefined, base: number): Readable {
-  if (!onProgress) return stream;
-  let n = base;
-  // A Transform, not an async generator: no promise per chunk. pipeline() carries an error or a
-  // destroy from either end to the other.
-  const counter = new Transform({
-    highWaterMark: 1024 * 1024,
-    transform(chunk: Buffer, _encoding, callback) {
-      n += chunk.length;
-      onProgress(n);
-      callback(null, chunk);
-    },
-  });
-  pipeline(stream, counter, () => undefined);
-  return counter;
-}
-
 /**
  * Cuts one stream into consecutive chunk streams, one at a time: `next(length)` gives a stream of
  * the next `length` bytes. Plain stream events with pause/resume, no promise per chunk. An error
- * of the source, or its end before the chunk is full, errors the chunk being read.
+ * of the source, or its end before the chunk is full, errors the chunk being read. `onProgress`
+ * hears the offset reached after each piece handed on.
  */
 class Slicer {
   private pending: Buffer | undefined;
@@ -728,7 +715,11 @@ class Slicer {
   /** After the last chunk: the source runs to its end (more bytes are an error). */
   private finishing = false;
 
-  constructor(private readonly source: Readable) {
+  constructor(
+    private readonly source: Readable,
+    private position: number,
+    private readonly onProgress?: (bytes: number) => void,
+  ) {
     source.on('data', (chunk: Buffer) => {
       const cur = this.current;
       if (!cur) {
@@ -758,6 +749,8 @@ class Slicer {
       c = c.subarray(0, cur.left);
     }
     cur.left -= c.length;
+    this.position += c.length;
+    this.onProgress?.(this.position);
     const more = cur.out.push(c);
     if (cur.left === 0) {
       this.current = undefined;
