@@ -13,7 +13,10 @@ import buildConnector from 'undici/lib/core/connect.js';
 // hot: a few requests suffice, and that second compile took a quarter of a second of CPU and
 // 35 MiB of memory at its peak in every run, for a parser that reads headers and hands each
 // body chunk over in one piece. Liftoff code is kept. On these two architectures Liftoff
-// compiles all of llhttp (SIMD included); elsewhere V8 keeps its own choice.
+// compiles all of llhttp; where it could not compile the SIMD build (a CPU without the SIMD
+// instructions it needs), undici already falls back to its plain build, which Liftoff always
+// compiles. Elsewhere V8 keeps its own choice. `--no-wasm-tier-up` would be the gentler flag, but
+// dynamic tiering ignores it (measured: same peak and CPU as no flag).
 if (process.arch === 'x64' || process.arch === 'arm64') setFlagsFromString('--liftoff-only');
 
 // What undici's index does on load: dispatchers get request(), connect() and the rest. A proxy
