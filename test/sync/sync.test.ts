@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pushImage, startProxy, uniqueRepo, type ImageSpec, type PushResult, type RunningProxy } from '../harness/index.js';
 import { cleanEnv, cli, expectExit, expectNoStack, skopeoExists, skopeoRaw, type CliResult } from '../import/helpers.js';
 import { EXIT_CODES } from '../../src/errors.js';
+import { pushSignedImage, schemaTag } from '../referrers/signed-image.js';
 
 const open = inject('openRegistry');
 const target = inject('htpasswdRegistry');
@@ -254,6 +255,28 @@ images:
     expect(syncJson(r).entries[0]!.tags[0]).toMatchObject({ status: 'copied', digest: arm64.digest });
     expect((await skopeoRaw(`${target.host}/${dst}:1`, auth)).equals(arm64.bytes)).toBe(true);
     const again = await sync([f, '-o', 'json']);
+    expect(syncJson(again).entries[0]!.tags[0]!.status).toBe('up-to-date');
+  });
+
+  it('an entry\'s referrers: signatures, the SBOM and the cosign tag go with the image, found in the target as import --include-referrers writes them', async () => {
+    const srcRepo = uniqueRepo('signed');
+    const dst = uniqueRepo('signed-mirror');
+    // The source has no referrers API (plain Distribution): the referrers are found through the tag schema.
+    const signed = await pushSignedImage(open, srcRepo, { tagSchema: true });
+    const f = syncFile(`target: ${target.host}\nimages:\n  - source: ${open.host}/${srcRepo}:v1\n    repository: ${dst}\n    referrers: true\n`);
+    const r = await sync([f, '-o', 'json']);
+    expectExit(r, 0);
+    expect(syncJson(r).entries[0]!.tags[0]).toMatchObject({ status: 'copied', digest: signed.image.digest });
+    expect((await skopeoRaw(`${target.host}/${dst}:v1`, auth)).equals(signed.image.bytes)).toBe(true);
+    // The target has no API either: its tag-schema index for the image lists the index's signature and the SBOM.
+    const listed = JSON.parse((await skopeoRaw(`${target.host}/${dst}:${schemaTag(signed.image.digest)}`, auth)).toString()) as { manifests: { digest: string }[] };
+    expect(listed.manifests.map((d) => d.digest).sort()).toEqual([signed.indexSignature.digest, signed.sbom.digest].sort());
+    for (const referrer of [signed.indexSignature, signed.sbom, signed.sbomSignature, signed.amd64Signature]) {
+      expect((await skopeoRaw(`${target.host}/${dst}@${referrer.digest}`, auth)).equals(referrer.bytes)).toBe(true);
+    }
+    expect((await skopeoRaw(`${target.host}/${dst}:${signed.cosign.tag}`, auth)).equals(signed.cosign.bytes)).toBe(true);
+    const again = await sync([f, '-o', 'json']);
+    expectExit(again, 0);
     expect(syncJson(again).entries[0]!.tags[0]!.status).toBe('up-to-date');
   });
 });
