@@ -62,6 +62,9 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
   const repositories = [...new Set(plan.targets.filter((t) => t.action !== 'unchanged' || plan.referrers.length).map((t) => t.repository))];
   const copyable = new Set(plan.blobs.map((b) => b.digest));
   const taggedRepositories = new Set(plan.targets.filter((t) => t.action !== 'unchanged' && t.tag).map((t) => t.repository));
+  // A repository that gets a tag receives the root's bytes with the tag, at the end: sending them
+  // by digest too would send them twice. Unless referrers follow: their subject goes in first.
+  const rootGoesWithTag = (m: ManifestNode, repository: string) => m === root && taggedRepositories.has(repository) && !plan.referrers.length;
   const queue = transferOrder(plan);
 
   // Abort the other transfers as soon as one fails, so the error surfaces quickly.
@@ -97,7 +100,7 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
       );
     const manifestThere = new Map<string, Promise<boolean>>();
     for (const m of plan.manifests) {
-      if (m === root && taggedRepositories.has(repository) && !plan.referrers.length) continue;
+      if (rootGoesWithTag(m, repository)) continue;
       const there = isThere(m);
       there.catch(() => undefined); // awaited in pushManifest; failFast reports it meanwhile
       manifestThere.set(m.digest, there);
@@ -108,9 +111,7 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
       if (!done) {
         done = (async () => {
           await Promise.all([...m.blobs.filter((b) => copyable.has(b.digest)).map((b) => blobDone.get(b.digest)), ...m.children.map(pushManifest)]);
-          // A repository that gets a tag receives the root's bytes with the tag, at the end: sending them by digest too would send them twice.
-          // Unless referrers follow: their subject goes in first.
-          if (m === root && taggedRepositories.has(repository) && !plan.referrers.length) return;
+          if (rootGoesWithTag(m, repository)) return;
           if (await (manifestThere.get(m.digest) ?? isThere(m))) {
             stats.manifestsSkipped++;
             emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: true });
