@@ -3,11 +3,9 @@
 import { executePlan } from '../copy/execute.js';
 import { planImport, type ImportTarget } from '../copy/plan.js';
 import { prepareLock, type ManifestLocker } from '../providers/azure/lock.js';
-import { RegistryClient } from '../content/registry/client.js';
 import { formatReference, type ImageReference } from '../oci/reference.js';
 import type { Platform } from '../oci/media-types.js';
 import { openFileSource, openFileTarget } from '../content/open.js';
-import { RegistryStorage } from '../content/registry/storage.js';
 import type { ReadOnlyStorage, Storage } from '../content/storage.js';
 import { formatStorageSpec, type StorageSpec } from '../content/transports.js';
 import { header } from '../transport/http.js';
@@ -114,16 +112,16 @@ export async function runImport(o: ImportRequest, ctx: CommandContext): Promise<
     // A layout or an archive needs no credentials.
     const credentialsFrom = { source: 'none (files)', target: 'none (files)' };
     if (!source) {
-      const sourceCred = await registries.signIn('source', sourceRef.registry, sourceRef.host, o.sourceCredentials, o.sourceAuthMode, stdinSecret);
-      credentialsFrom.source = sourceCred.from;
-      source = new RegistryStorage(new RegistryClient(transport, sourceRef.registry, sourceRef.host, sourceCred.credential));
+      const opened = await registries.open('source', sourceRef.registry, sourceRef.host, o.sourceCredentials, o.sourceAuthMode, stdinSecret);
+      credentialsFrom.source = opened.signIn.from;
+      source = opened.storage;
     }
     let lock: ManifestLocker | undefined;
     if (!target) {
-      const targetCred = await registries.signIn('target', targetServer, targetServer, o.targetCredentials, o.targetAuthMode, stdinSecret, o.lock);
-      credentialsFrom.target = targetCred.from;
-      lock = o.lock ? await prepareLock(await registries.azure(), targetServer, targetCred, await registries.baseUrl(targetServer)) : undefined;
-      target = new RegistryStorage(new RegistryClient(transport, targetServer, targetServer, targetCred.credential));
+      const opened = await registries.open('target', targetServer, targetServer, o.targetCredentials, o.targetAuthMode, stdinSecret, o.lock);
+      credentialsFrom.target = opened.signIn.from;
+      lock = o.lock ? await prepareLock(await registries.azure(), targetServer, opened.signIn, await registries.baseUrl(targetServer)) : undefined;
+      target = opened.storage;
     }
     c.debug(`source credentials: ${credentialsFrom.source}; target credentials: ${credentialsFrom.target}`);
     c.info(`Importing ${sourceText} into ${targetServer}${o.dryRun ? ' (dry run)' : ''}`);

@@ -5,6 +5,8 @@
 // loads @azure/identity.
 import { keychainSignIn, type AuthMode, type KeychainQuery, type SecretInput } from '../auth/keychain.js';
 import { pingRegistry } from '../auth/ping.js';
+import { RegistryClient } from '../content/registry/client.js';
+import { RegistryStorage } from '../content/registry/storage.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { isAcrLoginServerIn, loginServerFor } from '../providers/azure/cloud.js';
 import type { AzureSession, AzureSessionOptions, SignIn } from '../providers/azure/session.js';
@@ -45,6 +47,13 @@ export class RegistryAccess {
     const q: KeychainQuery = { side, registry, input, env: this.o.env, stdinSecret };
     const azure = needAzure || this.session || mode === 'entra' || isAcrLoginServerIn(this.o.cloud, host) ? await this.azure() : undefined;
     return keychainSignIn(q, mode, azure?.entraMember(host));
+  }
+
+  /** One side's registry, signed in ({@link signIn}): its client on the run's transport, and the storage over it. */
+  async open(side: Side, registry: string, host: string, input: SecretInput, mode: AuthMode, stdinSecret: string | undefined, needAzure = false): Promise<{ signIn: SignIn; client: RegistryClient; storage: RegistryStorage }> {
+    const signIn = await this.signIn(side, registry, host, input, mode, stdinSecret, needAzure);
+    const client = new RegistryClient(this.o.transport, registry, host, signIn.credential);
+    return { signIn, client, storage: new RegistryStorage(client) };
   }
 
   /**

@@ -63,7 +63,7 @@ export async function runSync(o: SyncRequest, ctx: CommandContext): Promise<void
   const budget = new PullBudget(o.rateLimitReserve);
   transport.observe({ onResponse: (req, res) => budget.observe(new URL(req.url).host, res.headers) });
   const registries = new RegistryAccess({ transport, env: ctx.env, console: c, cloud: o.connection.cloud, subscription: o.subscription, signal: ctx.signal });
-  const sides = new SyncSides({ transport, registries, console: c, env: ctx.env, budget, sourceAuthMode: o.sourceAuthMode, targetAuthMode: o.targetAuthMode });
+  const sides = new SyncSides({ registries, console: c, env: ctx.env, budget, sourceAuthMode: o.sourceAuthMode, targetAuthMode: o.targetAuthMode });
   let result;
   try {
     c.info(`Syncing ${checked.entries.length} entr${checked.entries.length === 1 ? 'y' : 'ies'} from ${checked.file}${o.dryRun ? ' (dry run)' : ''}`);

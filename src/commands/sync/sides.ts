@@ -1,13 +1,12 @@
 // The registries and files a sync reads and writes, each opened once for the whole run: one
 // sign-in, one authenticator (and so one token cache) per registry and side, whatever the number
-// of entries that use it; one transport (one connection pool per host) under all of them.
-import { RegistryClient } from '../../content/registry/client.js';
-import { RegistryStorage } from '../../content/registry/storage.js';
+// of entries that use it; one transport (one connection pool per host) under all of them, the
+// one the registry access opens clients on.
+import type { RegistryClient } from '../../content/registry/client.js';
 import { openFileTarget } from '../../content/open.js';
 import { parseStorageSpec } from '../../content/transports.js';
 import type { ReadOnlyStorage, Storage } from '../../content/storage.js';
 import { environmentSecret, type AuthMode } from '../../auth/keychain.js';
-import type { Transport } from '../../transport/http.js';
 import type { Console } from '../../output/console.js';
 import type { ImageReference } from '../../oci/reference.js';
 import { MeteredSource, type PullBudget } from './rate-limit.js';
@@ -30,7 +29,6 @@ export interface TargetSide {
 }
 
 export interface SidesOptions {
-  transport: Transport;
   /** Names → login servers and sign-ins (Azure only where a registry needs it). */
   registries: RegistryAccess;
   console: Console;
@@ -53,10 +51,9 @@ export class SyncSides {
     if (!side) {
       side = (async () => {
         this.warnIgnored('source', ref.registry);
-        const cred = await this.o.registries.signIn('source', ref.registry, ref.host, {}, this.o.sourceAuthMode, undefined);
-        this.o.console.debug(`source ${ref.registry}: credentials from ${cred.from}`);
-        const client = new RegistryClient(this.o.transport, ref.registry, ref.host, cred.credential);
-        const storage = new MeteredSource(new RegistryStorage(client), this.o.budget, new URL(client.baseUrl).host);
+        const { signIn, client, storage: registry } = await this.o.registries.open('source', ref.registry, ref.host, {}, this.o.sourceAuthMode, undefined);
+        this.o.console.debug(`source ${ref.registry}: credentials from ${signIn.from}`);
+        const storage = new MeteredSource(registry, this.o.budget, new URL(client.baseUrl).host);
         return { storage, client };
       })();
       this.sources.set(ref.registry, side);
@@ -73,9 +70,9 @@ export class SyncSides {
         if (parsed.transport !== 'registry') return { storage: await openFileTarget(parsed), name: spec, ledger: new BlobLedger(), file: true };
         const server = await this.o.registries.loginServer(spec, 'target');
         this.warnIgnored('target', server);
-        const cred = await this.o.registries.signIn('target', server, server, {}, this.o.targetAuthMode, undefined);
-        this.o.console.debug(`target ${server}: credentials from ${cred.from}`);
-        return { storage: new RegistryStorage(new RegistryClient(this.o.transport, server, server, cred.credential)), name: server, ledger: new BlobLedger(), file: false };
+        const { signIn, storage } = await this.o.registries.open('target', server, server, {}, this.o.targetAuthMode, undefined);
+        this.o.console.debug(`target ${server}: credentials from ${signIn.from}`);
+        return { storage, name: server, ledger: new BlobLedger(), file: false };
       })();
       this.targets.set(spec, side);
     }
