@@ -546,9 +546,12 @@ export class RegistryClient {
   private async pages(repo: string, first: string, signal: AbortSignal | undefined, page: (res: HttpResponse) => Promise<void>): Promise<void> {
     const seen = new Set<string>();
     let url: string | undefined = first;
-    while (url && !seen.has(url) && seen.size < MAX_PAGES) {
-      seen.add(url);
+    // Pages are known by their absolute URL: the first is asked by path, the next ones by the link
+    // the registry sends, which may name the first again.
+    for (let pages = 0; url && !seen.has(new URL(url, this.baseUrl).toString()) && pages < MAX_PAGES; pages++) {
+      seen.add(new URL(url, this.baseUrl).toString());
       const res = await this.call({ method: 'GET', url, scopes: [pull(repo)], signal });
+      seen.add(res.finalUrl);
       await page(res);
       const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res.headers, 'link') ?? '');
       url = next ? new URL(next[1]!, res.finalUrl).toString() : undefined;
