@@ -73,7 +73,7 @@ export function buildProgram(run: (opts: Record<string, unknown>) => Promise<voi
     .option('--no-wait', 'with --server-side: return once ACR has queued the import (a client-side import always waits)')
     .addOption(new Option('-o, --output <format>', 'output format: text on stderr, or one json object on stdout').choices(['text', 'json']).default('text'))
     .option('--dry-run', 'resolve and check everything, print the plan, write nothing')
-    .option('--concurrency <n>', 'parallel blob transfers', wholeNumberFlag('--concurrency', 1), 8)
+    .option('--concurrency <n>', 'parallel blob transfers (small blobs and checks: twice that)', wholeNumberFlag('--concurrency', 1), 8)
     .option('--max-manifests <n>', 'refuse images with more manifests (ACR import limit: 50, for every import)', wholeNumberFlag('--max-manifests', 1), 50)
     .option('--max-layer-size <size>', 'refuse layers larger than this, from any source (default: ACR import limit, 2GiB from public sources: well-known public registries and sources read anonymously)', sizeFlag('--max-layer-size'))
     .option('--include-foreign-layers', 'also copy foreign (non-distributable) layers from their URLs (https, public addresses only)')

@@ -17,7 +17,7 @@ export function registerSyncCommand(program: Command, run: CommandRunner): void 
     .option('--dry-run', 'check the file, choose the tags and plan every image; write nothing')
     .option('--fail-fast', 'stop at the first failure (default: the other entries still run)')
     .option('--shard <i/n>', 'take only the entries of shard I of N (by a hash of source and target: stable when entries are added)')
-    .option('--concurrency <n>', 'parallel blob transfers, across every image of the run', wholeNumberFlag('--concurrency', 1), 8)
+    .option('--concurrency <n>', 'parallel blob transfers, across every image of the run (small blobs and checks: twice that)', wholeNumberFlag('--concurrency', 1), 8)
     .option('--parallel <n>', 'images planned or copied at once', wholeNumberFlag('--parallel', 1), 8)
     .option('--rate-limit-reserve <n>', 'pulls to leave unspent on registries that report a pull limit (Docker Hub)', wholeNumberFlag('--rate-limit-reserve', 0), 0)
     .option('--server-side', 'let ACR import each image itself (ARM importImage), --parallel at a time; signs in with Entra ID')

@@ -1,6 +1,8 @@
 // The import command: a typed request → plan → (dry run) → execute → summary. Loaded lazily by
 // the cli so `--help` stays fast.
 import { executePlan } from '../copy/execute.js';
+import { connectionsPerHost, smallRequests } from '../copy/limits.js';
+import { TargetProbes } from '../copy/probes.js';
 import { planImport, type ImportTarget } from '../copy/plan.js';
 import { prepareLock, type ManifestLocker } from '../providers/azure/lock.js';
 import { formatReference, type ImageReference } from '../oci/reference.js';
@@ -54,7 +56,7 @@ export interface ImportRequest {
 export async function runImport(o: ImportRequest, ctx: CommandContext): Promise<void> {
   const started = Date.now();
   const c = ctx.console;
-  const transport = createTransport(o.connection, ctx, { connectionsPerHost: Math.max(16, o.concurrency * 2) });
+  const transport = createTransport(o.connection, ctx, { connectionsPerHost: connectionsPerHost(o.concurrency) });
   const rateLimit: RateLimit = {};
   transport.observe({
     onResponse(_req, res) {
@@ -139,6 +141,7 @@ export async function runImport(o: ImportRequest, ctx: CommandContext): Promise<
       referrerArtifactTypes: o.referrerArtifactTypes,
       concurrency: o.concurrency,
       signal: ctx.signal,
+      probes: o.dryRun ? undefined : new TargetProbes(target, smallRequests(o.concurrency), ctx.signal),
       // What planning leaves out says so (an attestation without its index, a referrer gone from the source).
       onEvent: (e) => {
         if (e.type === 'note') c.info(`note: ${e.message}`);

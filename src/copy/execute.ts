@@ -2,7 +2,7 @@
 // digest once its blobs are in, then indexes after their children, then referrers (each after
 // its subject), then tags, last of all. A failure anywhere leaves no tag pointing at an
 // incomplete image.
-import pLimit, { type LimitFunction } from 'p-limit';
+import pLimit from 'p-limit';
 import { setMaxListeners } from 'node:events';
 import type { ReadOnlyStorage, ReferrerIndexing, Storage, UploadSession } from '../content/storage.js';
 import { isForeignLayer, type Descriptor } from '../oci/media-types.js';
@@ -12,13 +12,15 @@ import type { BlobOutcome, EventSink } from './events.js';
 import type { ImportPlan, ManifestNode } from './plan.js';
 import type { PlannedReferrer } from './referrers.js';
 import { foreignLayerStream, type ForeignLayerPolicy } from './foreign-layers.js';
+import { SMALL_BLOB, smallRequests, transferLimits, type TransferLimits } from './limits.js';
+import { TargetProbes } from './probes.js';
 
 export interface ExecuteOptions {
   sourceRepository: string;
-  /** Parallel blob transfers. */
+  /** Parallel transfers of large blobs; small requests run at twice that (see limits.ts). */
   concurrency: number;
-  /** A limiter shared with other copies (sync: one budget for every image); default: one of `concurrency`. */
-  blobLimit?: LimitFunction;
+  /** Limiters shared with other copies (sync: one budget for every image); default: this copy's own. */
+  limits?: TransferLimits;
   transport: Transport;
   /** Which hosts foreign layers may come from besides public https ones. */
   foreignLayers?: ForeignLayerPolicy;
@@ -52,12 +54,13 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
     return stats;
   }
   const root = plan.root;
-  const blobLimit = o.blobLimit ?? pLimit(o.concurrency);
+  const limits = o.limits ?? transferLimits(o.concurrency);
+  const limitFor = (b: Descriptor) => (b.size <= SMALL_BLOB && !isForeignLayer(b) ? limits.small : limits.large);
   // A separate limiter for manifests: a manifest task waits on blob tasks, and sharing one limiter could deadlock.
-  const manifestLimit = pLimit(Math.max(2, o.concurrency));
+  const manifestLimit = pLimit(Math.max(2, smallRequests(o.concurrency)));
   // Existence checks (HEADs) run ahead of the transfers on their own limiter: a transfer slot is
-  // held only while bytes move, and a manifest's check is answered before its blobs are in.
-  const probeLimit = pLimit(o.concurrency);
+  // held only while bytes move. Planning may have asked them already.
+  const probes = plan.probes ?? new TargetProbes(target, smallRequests(o.concurrency), o.signal);
   // A repository whose tags are in place still gets referrers it lacks.
   const repositories = [...new Set(plan.targets.filter((t) => t.action !== 'unchanged' || plan.referrers.length).map((t) => t.repository))];
   const copyable = new Set(plan.blobs.map((b) => b.digest));
@@ -80,31 +83,43 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
 
   const perRepo = async (repository: string, first: string | undefined) => {
     const blobDone = new Map<string, Promise<void>>();
+    const blobThere = new Map<string, Promise<boolean>>();
+    // Transfers join their limiter in transfer order (largest first, then image by image), whatever
+    // order the checks answer in: each waits for the one before it to have joined.
+    let joined: Promise<unknown> = Promise.resolve();
     for (const b of queue) {
-      // One retry budget for everything this transfer sends, its HEAD included (see transport/retry.ts).
+      // One retry budget for everything this transfer sends (see transport/retry.ts).
       const budget = o.transport.retry.budget();
-      const present = probeLimit(() => {
-        signal.throwIfAborted();
-        return target.exists(repository, b.digest, signal, budget);
-      });
-      blobDone.set(b.digest, failing(present.then((there) => (there ? skipBlob(b, repository) : blobLimit(() => copyBlob(b, repository, first, budget))))));
+      const present = failing(probes.blob(repository, b.digest));
+      present.catch(() => undefined); // awaited below; failFast reports it meanwhile
+      blobThere.set(b.digest, present);
+      // Wrapped in an object: the transfer's promise joins the queue now and is awaited later.
+      const turn = joined.then(() => present).then((there) => ({ done: there ? skipBlob(b, repository) : limitFor(b)(() => copyBlob(b, repository, first, budget)) }));
+      joined = turn.catch(() => undefined);
+      blobDone.set(b.digest, failing(turn.then((t) => t.done)));
     }
-    // Manifests already there are not sent again (a re-run sends only what is missing): the image's
-    // are asked now, queued after the blobs' checks; a referrer's when it comes to it.
-    const isThere = (m: ManifestNode) =>
-      failing(
-        probeLimit(async () => {
-          signal.throwIfAborted();
-          return (await target.resolve(repository, m.digest, signal))?.digest === m.digest;
-        }),
-      );
+    // Manifests already there are not sent again (a re-run sends only what is missing).
     const manifestThere = new Map<string, Promise<boolean>>();
-    for (const m of plan.manifests) {
-      if (rootGoesWithTag(m, repository)) continue;
-      const there = isThere(m);
-      there.catch(() => undefined); // awaited in pushManifest; failFast reports it meanwhile
-      manifestThere.set(m.digest, there);
-    }
+    const isThere = (m: ManifestNode): Promise<boolean> => {
+      let there = manifestThere.get(m.digest);
+      if (!there) {
+        there = failing(manifestInTarget(m));
+        there.catch(() => undefined); // awaited in pushManifest; failFast reports it meanwhile
+        manifestThere.set(m.digest, there);
+      }
+      return there;
+    };
+    // A registry takes a manifest only once what it refers to is in the repository: a manifest
+    // with a blob (or an index with a child) the target lacks cannot be there, and is not asked
+    // for. A registry that checks nothing gets identical bytes again at worst.
+    const manifestInTarget = async (m: ManifestNode): Promise<boolean> => {
+      const parts = [...m.blobs.map((b) => blobThere.get(b.digest)).filter((p) => p !== undefined), ...m.children.map(isThere)];
+      if ((await Promise.all(parts)).includes(false)) return false;
+      signal.throwIfAborted();
+      return probes.manifest(repository, m.digest);
+    };
+    // The image's manifests are settled now, after the blobs' checks; a referrer's when it comes to it.
+    for (const m of plan.manifests) if (!rootGoesWithTag(m, repository)) isThere(m);
     const manifestDone = new Map<string, Promise<void>>();
     const pushManifest = (m: ManifestNode): Promise<void> => {
       let done = manifestDone.get(m.digest);
@@ -112,7 +127,7 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
         done = (async () => {
           await Promise.all([...m.blobs.filter((b) => copyable.has(b.digest)).map((b) => blobDone.get(b.digest)), ...m.children.map(pushManifest)]);
           if (rootGoesWithTag(m, repository)) return;
-          if (await (manifestThere.get(m.digest) ?? isThere(m))) {
+          if (await isThere(m)) {
             stats.manifestsSkipped++;
             emit({ type: 'manifest-pushed', digest: m.digest, repository, skipped: true });
             return;

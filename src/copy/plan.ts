@@ -10,6 +10,8 @@ import { isArtifactManifest, isForeignLayer, isIndexType, formatPlatform, type D
 import type { EventSink } from './events.js';
 import { notAnIndex, selectPlatforms } from './platforms.js';
 import { planReferrers, type PlannedReferrer } from './referrers.js';
+import { smallRequests } from './limits.js';
+import type { TargetProbes } from './probes.js';
 
 export interface ImportTarget {
   repository: string;
@@ -30,13 +32,19 @@ export interface PlanOptions {
   /** Bytes of manifests one import may fetch (default {@link MANIFEST_BYTES_BUDGET}). */
   maxManifestBytes?: number;
   includeForeignLayers: boolean;
+  /**
+   * The target's existence checks: when given, each blob's is asked as soon as its manifest is
+   * read (a read, so it may start before the plan is checked), and the plan hands them on to
+   * execution.
+   */
+  probes?: TargetProbes;
   /** --platform: the platforms of an index to import (one: its manifest alone; several: a new index of them). */
   platforms?: Platform[];
   /** --include-referrers: also the artifacts that refer to the imported manifests, recursively. */
   includeReferrers?: boolean;
   /** --referrers-artifact-type: only referrers of these artifact types. */
   referrerArtifactTypes?: string[];
-  /** Concurrent manifest GETs. */
+  /** --concurrency: manifest GETs run at twice that (small requests, see limits.ts). */
   concurrency: number;
   signal?: AbortSignal;
   onEvent?: EventSink;
@@ -83,6 +91,8 @@ export interface ImportPlan {
   manifestCount: number;
   totalBytes: number;
   targets: TargetPlan[];
+  /** The existence checks planning started, for execution to use. */
+  probes?: TargetProbes;
 }
 
 /** Indexes nested deeper than this are refused: real images nest one or two levels. */
@@ -130,7 +140,13 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
     return { ...summary, referrers: [], manifests: [], blobs: [], foreign: [], manifestCount: 0, totalBytes: 0, targets };
   }
 
-  const limit = pLimit(o.concurrency);
+  // Manifests are small requests: twice --concurrency at a time (see limits.ts).
+  const limit = pLimit(smallRequests(o.concurrency));
+  // The repositories execution writes to (those whose tags are in place still get new referrers).
+  const repositories = [...new Set(targets.filter((t) => t.action !== 'unchanged' || o.includeReferrers).map((t) => t.repository))];
+  const askAhead = (blobs: Descriptor[]) => {
+    for (const repository of o.probes ? repositories : []) for (const b of blobs) if (o.includeForeignLayers || !isForeignLayer(b)) void o.probes!.blob(repository, b.digest);
+  };
   const budget = new ManifestBudget(o, chosen.digest);
   const seen = new Map<string, Promise<ManifestNode>>();
   const fetchNode = (d: Pick<Descriptor, 'digest' | 'size' | 'platform'>, path: string[]): Promise<ManifestNode> => {
@@ -164,6 +180,7 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
       node.children = await Promise.all(children.map((d) => fetchNode(d, path)));
     } else {
       node.blobs = blobDescriptors(m);
+      askAhead(node.blobs);
     }
     return node;
   };
@@ -219,6 +236,7 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
     manifestCount,
     totalBytes: blobs.reduce((n, b) => n + b.size, 0),
     targets,
+    probes: o.probes,
   };
 }
 

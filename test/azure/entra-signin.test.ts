@@ -167,11 +167,12 @@ describe('forced sign-in modes', () => {
 
 describe('token renewal', () => {
   it('renews Entra, refresh and access tokens during a copy that outlives them all', async () => {
-    // Access tokens live 2 s, refresh tokens 4 s, Entra tokens 3 s; the copy takes well over 6 s.
+    // Access tokens live 2 s, refresh tokens 4 s, Entra tokens 3 s; the copy takes well over 6 s
+    // (9 small blobs, two at a time with --concurrency 1, each held 1.6 s).
     const origin = await stopAfterAll(startAcrOrigin({ accessTokenTtl: 2, refreshTokenTtl: 4 }));
     const target = await stopAfterAll(startProxy({ upstream: origin.url }));
     const source = await stopAfterAll(
-      startProxy({ upstream: open.url, hook: (r) => (r.kind === 'blob' && r.method === 'GET' ? { kind: 'delay', ms: 800 } : undefined) }),
+      startProxy({ upstream: open.url, hook: (r) => (r.kind === 'blob' && r.method === 'GET' ? { kind: 'delay', ms: 1600 } : undefined) }),
     );
     const repo = uniqueRepo('azure/renewal');
     const pushed = await pushImage(open, repo, 'v1', { kind: 'image', layers: 8, layerSize: 2048 });

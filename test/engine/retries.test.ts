@@ -28,7 +28,10 @@ describe('one retry budget', () => {
         const digest = decodeURIComponent(/digest=([^&]+)/.exec(q.path)![1]!);
         perBlob.set(digest, (perBlob.get(digest) ?? 0) + 1);
       }
-      expect([...perBlob.values()]).toEqual([retries + 1]);
+      // Config and layer go up side by side (small blobs): the first to spend its budget ends the
+      // copy; neither sends more than its budget.
+      expect(Math.max(...perBlob.values())).toBe(retries + 1);
+      expect([...perBlob.values()].every((n) => n <= retries + 1)).toBe(true);
       expect(await listTags(open.url, dest)).toEqual([]);
     });
   }

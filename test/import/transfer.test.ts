@@ -136,6 +136,68 @@ describe('re-runs', () => {
   });
 });
 
+describe('round trips', () => {
+  /** The most requests of `rs` that were in flight at one moment (at the proxy). */
+  const mostAtOnce = (rs: RecordedRequest[]) => {
+    const edges = rs.flatMap((r) => [[r.startedAt, 1] as const, [r.startedAt + r.durationMs, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let now = 0;
+    let most = 0;
+    for (const [, step] of edges) most = Math.max(most, (now += step));
+    return most;
+  };
+
+  it('a first import asks the target once per blob, and not for manifests whose blobs it lacks', async () => {
+    const src = await pushImage(token, uniqueRepo('trips/src'), 'v1', { kind: 'index', platforms: 3, attestations: true });
+    const dst = uniqueRepo('trips/dst');
+    const r = await cli(['-n', proxy.host, '--source', `${token.host}/${src.repo}:v1`, '-t', `${dst}:v1`, '-o', 'json']);
+    expectExit(r, 0);
+    const toDst = forRepo(dst);
+    const blobHeads = toDst.filter((q) => q.kind === 'blob' && q.method === 'HEAD').map((q) => q.reference);
+    expect(blobHeads.sort()).toEqual([...new Set(src.blobs.map((b) => b.digest))].sort());
+    // The tag is asked (is it there, and what does it hold?); no manifest by digest: each lacked a blob.
+    const manifestHeads = toDst.filter((q) => q.kind === 'manifest' && q.method === 'HEAD').map((q) => q.reference);
+    expect(manifestHeads, describeRequests(toDst)).toEqual(['v1']);
+    expect((await skopeoRaw(`${open.host}/${dst}:v1`)).equals(src.bytes)).toBe(true);
+    await skopeoCopyAll(`${open.host}/${dst}:v1`);
+  });
+
+  it('a child manifest whose blobs are all in the target is asked for, and sent only if missing', async () => {
+    const src = await pushImage(token, uniqueRepo('trips/partial-src'), 'v1', { kind: 'index', platforms: 2 });
+    const dst = uniqueRepo('trips/partial');
+    const args = ['-n', proxy.host, '--source', `${token.host}/${src.repo}:v1`, '-t', `${dst}:v1`, '-o', 'json'];
+    expectExit(await cli(args), 0);
+    // The index (and with it the tag) and one child go; the other child and every blob stay.
+    const [gone, kept] = src.children.map((c) => c.digest) as [string, string];
+    await deleteManifest(open.url, dst, src.digest);
+    await deleteManifest(open.url, dst, gone);
+    const before = proxy.requests.length;
+    const r = await cli(args);
+    expectExit(r, 0);
+    const run = forRepo(dst, proxy.requests.slice(before));
+    const heads = run.filter((q) => q.kind === 'manifest' && q.method === 'HEAD').map((q) => q.reference);
+    expect(heads.sort()).toEqual([gone, kept, 'v1'].sort());
+    const puts = run.filter((q) => q.kind === 'manifest' && q.method === 'PUT').map((q) => q.reference);
+    expect(puts, describeRequests(run)).toEqual([gone, 'v1']);
+    expect(blobUploads(run)).toEqual([]);
+    expect((await skopeoRaw(`${open.host}/${dst}:v1`)).equals(src.bytes)).toBe(true);
+    await skopeoCopyAll(`${open.host}/${dst}:v1`);
+  });
+
+  it('small blobs move at twice --concurrency, large ones at --concurrency', async () => {
+    // Every upload's last PUT is held 300 ms at the proxy, so transfers overlap as far as the limits let them.
+    const slow = await stopAfterAll(startProxy({ upstream: open.url, hook: (q) => (q.kind === 'upload' && q.method === 'PUT' ? { kind: 'delay', ms: 300 } : undefined) }));
+    const small = await pushImage(token, uniqueRepo('trips/small-src'), 'v1', { kind: 'image', layers: 8, layerSize: 4096 });
+    const big = await pushImage(token, uniqueRepo('trips/big-src'), 'v1', { kind: 'image', layers: 4, layerSize: 1536 * 1024 });
+    for (const [src, dst] of [[small, uniqueRepo('trips/small')], [big, uniqueRepo('trips/big')]] as const) {
+      expectExit(await cli(['-n', slow.host, '--source', `${token.host}/${src.repo}:v1`, '-t', `${dst}:v1`, '--concurrency', '2']), 0);
+      await skopeoCopyAll(`${open.host}/${dst}:v1`);
+    }
+    const finishing = (digests: string[]) => slow.requests.filter((q) => q.kind === 'upload' && q.method === 'PUT' && digests.some((d) => decodeURIComponent(q.path).includes(`digest=${d}`)));
+    expect(mostAtOnce(finishing(small.layers.map((l) => l.digest)))).toBe(4);
+    expect(mostAtOnce(finishing(big.layers.map((l) => l.digest)))).toBe(2);
+  });
+});
+
 describe('foreign layers', () => {
   const foreignImage = () =>
     pushImage(token, uniqueRepo('foreign/src'), 'v1', {
@@ -213,6 +275,8 @@ describe('--dry-run', () => {
     const r = await cli(['-n', proxy.host, '--source', `${token.host}/${src.repo}:v1`, '-t', `${dst}:v1`, '--dry-run', '-o', 'json']);
     expectExit(r, 0);
     expect(forRepo(dst).filter((q) => q.method !== 'GET' && q.method !== 'HEAD')).toEqual([]);
+    // A dry run asks the target for its tag only: no blob is checked for a copy that will not happen.
+    expect(forRepo(dst).filter((q) => q.kind === 'blob')).toEqual([]);
     const out = r.json();
     expect(out.dryRun).toBe(true);
     expect(out.targets).toEqual([{ reference: `${proxy.host}/${dst}:v1`, action: 'would-create' }]);

@@ -5,6 +5,7 @@ import { text } from 'node:stream/consumers';
 import { readFile } from 'node:fs/promises';
 import { AcrImportError, usageError } from '../../errors.js';
 import type { AuthMode } from '../../auth/keychain.js';
+import { connectionsPerHost } from '../../copy/limits.js';
 import { jsonText } from '../../output/json-result.js';
 import { createTransport, type CommandContext, type ConnectionRequest } from '../context.js';
 import { RegistryAccess } from '../registry-access.js';
@@ -59,7 +60,7 @@ async function readSyncFile(file: string, stdin: NodeJS.ReadableStream | undefin
 export async function runSync(o: SyncRequest, ctx: CommandContext): Promise<void> {
   const c = ctx.console;
   const checked = o.allTags ? allTagsConfig({ ...o.allTags, target: o.target! }) : await readSyncFile(o.file, ctx.stdin, o.target);
-  const transport = createTransport(o.connection, ctx, { connectionsPerHost: Math.max(16, o.concurrency * 2) });
+  const transport = createTransport(o.connection, ctx, { connectionsPerHost: connectionsPerHost(o.concurrency) });
   const budget = new PullBudget(o.rateLimitReserve);
   transport.observe({ onResponse: (req, res) => budget.observe(new URL(req.url).host, res.headers) });
   const registries = new RegistryAccess({ transport, env: ctx.env, console: c, cloud: o.connection.cloud, subscription: o.subscription, signal: ctx.signal });

@@ -3,9 +3,10 @@
 // planned and copied by the same engine as an import, with one transport, one sign-in per
 // registry, one limiter for every blob transfer of the run, and one target per registry that
 // copies a shared blob once and mounts it elsewhere. An image already in place costs HEADs only.
-import pLimit, { type LimitFunction } from 'p-limit';
 import { AcrImportError } from '../../errors.js';
 import { executePlan } from '../../copy/execute.js';
+import { smallRequests, transferLimits, type TransferLimits } from '../../copy/limits.js';
+import { TargetProbes } from '../../copy/probes.js';
 import { ACR_MAX_MANIFESTS, planImport, type ImportTarget, type PlanOptions } from '../../copy/plan.js';
 import { parsePlatforms } from '../../copy/platforms.js';
 import { formatReference } from '../../oci/reference.js';
@@ -52,10 +53,10 @@ export async function syncEntries(config: SyncConfig, o: SyncRunOptions, e: Sync
   const started = Date.now();
   const entries = entriesOfShard(config.entries, o.shard);
   const scheduler = new Scheduler(o.parallel, o.failFast, e.signal);
-  const blobLimit = pLimit(o.concurrency);
+  const limits = transferLimits(o.concurrency);
   const progress = new SyncProgress(e.console, config.entries.length);
   if (o.shard) e.console.info(`Shard ${o.shard.index}/${o.shard.count}: ${entries.length} of ${config.entries.length} entries.`);
-  const results = await Promise.all(entries.map((entry) => syncEntry(entry, { ...o, blobLimit, scheduler, progress }, e)));
+  const results = await Promise.all(entries.map((entry) => syncEntry(entry, { ...o, limits, scheduler, progress }, e)));
   return {
     file: config.file,
     dryRun: o.dryRun,
@@ -69,7 +70,7 @@ export async function syncEntries(config: SyncConfig, o: SyncRunOptions, e: Sync
 }
 
 interface EntryContext extends SyncRunOptions {
-  blobLimit: LimitFunction;
+  limits: TransferLimits;
   scheduler: Scheduler;
   progress: SyncProgress;
 }
@@ -141,13 +142,14 @@ async function copyImage(entry: SyncEntry, tag: string | undefined, o: EntryCont
       includeForeignLayers: entry.includeForeignLayers,
       concurrency: o.concurrency,
       signal,
+      probes: o.dryRun ? undefined : new TargetProbes(shared, smallRequests(o.concurrency), signal),
       ...selectionOf(entry),
     });
     const blobs = { copied: 0, mounted: 0, skipped: 0 };
     const inPlace = plan.targets.every((t) => t.action === 'unchanged');
     if (inPlace && !plan.referrers.length) return { status: 'up-to-date', digest: plan.digest, bytes: 0, blobs };
     if (o.dryRun) return { status: 'would-copy', digest: plan.digest, bytes: plan.totalBytes, blobs };
-    const stats = await executePlan(source.storage, shared, plan, { sourceRepository: entry.source.repository, concurrency: o.concurrency, blobLimit: o.blobLimit, transport: e.transport, signal });
+    const stats = await executePlan(source.storage, shared, plan, { sourceRepository: entry.source.repository, concurrency: o.concurrency, limits: o.limits, transport: e.transport, signal });
     // The engine counts a blob mounted from another image's repository as already present.
     const mounted = stats.blobsMounted + shared.counts.mounted;
     // Tags in place, and every referrer already there too: nothing was written.
