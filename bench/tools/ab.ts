@@ -1,6 +1,8 @@
 // A/B of two acr-import builds on one bench scenario, runs alternating (for before/after figures
 // of a change). Not part of `npm run bench`.
 //   npx tsx bench/tools/ab.ts <bandwidth|latency|huge> <binA> <binB> [runs]
+// AB_ENV_A / AB_ENV_B: `NAME=value …` set for one side's runs only (one build, two settings), e.g.
+// AB_ENV_B='NODE_OPTIONS=--max-semi-space-size=1'.
 // A build of another tree: copy the tree, `npm run build` there, pass its bin/acr-import.js.
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,7 +33,8 @@ try {
     for (const [name, bin] of (i % 2 ? [['B', binB], ['A', binA]] : [['A', binA], ['B', binB]]) as [string, string][]) {
       if (!delay) await runMeasured('sync', [], { rss: false });
       const repo = `ab-${scenario}/${name.toLowerCase()}-${i}`;
-      const r = await runMeasured(process.execPath, [bin, '--name', pt?.host ?? target.host, '--source', `${ps?.host ?? source.host}/${fx.repo}:v1`, '-t', `${repo}:v1`, '-q']);
+      const extraEnv = Object.fromEntries((process.env[`AB_ENV_${name}`] ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      const r = await runMeasured(process.execPath, [bin, '--name', pt?.host ?? target.host, '--source', `${ps?.host ?? source.host}/${fx.repo}:v1`, '-t', `${repo}:v1`, '-q'], { env: { ...process.env, ...extraEnv } });
       if (r.code !== 0) throw new Error(r.stderr);
       await verifyCopy(target, repo, 'v1', fx.result.digest);
       res[name]!.wall.push(r.wallMs);
