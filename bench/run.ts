@@ -161,7 +161,7 @@ class Bench {
       r = contender === 'relay' ? await runNodeRelay('http+sha256', fixture, relay) : await runCurlRelay(fixture, relay);
     } else if (contender === 'acr-import' || contender === 'baseline') {
       const bin = contender === 'baseline' ? BASELINE_BIN : undefined;
-      const a = await runAcrImport(job, { extraArgs: this.cfg.acrArgs, timeoutMs: this.cfg.timeoutMs, cpuProfDir: bin ? undefined : this.cpuProfDir(scenario), bin });
+      const a = await runAcrImport(job, { extraArgs: this.cfg.acrArgs, env: this.cfg.acrEnv, timeoutMs: this.cfg.timeoutMs, cpuProfDir: bin ? undefined : this.cpuProfDir(scenario), bin });
       if (noop && a.summary?.targets && !a.summary.targets.every((t) => t.action === 'unchanged')) throw new Error(`acr-import no-op run wrote something: ${a.stdout.slice(0, 500)}`);
       r = a;
     } else if (contender === 'skopeo') {
@@ -191,7 +191,7 @@ class Bench {
     const proxies = { source: await this.proxy(this.source, 0), target: await this.proxy(this.target, 0) };
     try {
       const job: CopyJob = { sourceHost: proxies.source.host, targetHost: proxies.target.host, repo: fixture.repo, tag: fixture.tag, targetRepo: `bench-${scenario}/acr-import-count` };
-      const r = await runAcrImport(job, { extraArgs: this.cfg.acrArgs, timeoutMs: this.cfg.timeoutMs });
+      const r = await runAcrImport(job, { extraArgs: this.cfg.acrArgs, env: this.cfg.acrEnv, timeoutMs: this.cfg.timeoutMs });
       const requests = countRequests(proxies);
       await verifyCopy(this.target, job.targetRepo, job.tag, fixture.result.digest);
       log(`    counting run (acr-import through recording proxies): ${requests.total} requests (${Object.entries(requests.byMethod).map(([m, n]) => `${n} ${m}`).join(', ')})`);
@@ -509,6 +509,7 @@ async function main(): Promise<void> {
     }
     const loads = rows.flatMap((r) => r.runs.map((x) => x.loadAvg));
     console.log(`\nMedians of ${cfg.runsBig} (big) / ${cfg.runsSmall} (small) runs, min–max in brackets; contenders alternate. Peak RSS is the largest of the runs. Verifying relay: node:http, each blob's GET body hashed (SHA-256) on its way to an upload PUT, ${cfg.floorParallel} at a time, no retries; floor: curl, ${cfg.floorParallel} parallel POST + PUT ?digest= uploads from files; curl relay: curl piped into curl, ${cfg.floorParallel} at a time; all three then PUT the manifests. ${cpus().length} cores; 1-minute load average at the start of the runs: median ${median(loads).toFixed(1)} (${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}).`);
+    if (Object.keys(cfg.acrEnv).length) console.log(`acr-import ran with ${Object.entries(cfg.acrEnv).map(([k, v]) => `${k}=${v}`).join(' ')} in its environment (BENCH_ACR_ENV).`);
     console.log('\nCPU seconds of the contender\'s own process (median): ' + rows.map((r) => `${r.title.split(' ')[0]} ${ALL_CONTENDERS.map((c) => `${c} ${r.stats[c]?.cpuMs ? fmtSeconds(r.stats[c]!.cpuMs!.median) : '–'}`).join(', ')}`).join('; ') + '.');
     console.log('\nTargets:');
     for (const t of targets) console.log(`  ${t.met === null ? '?' : t.met ? '✓' : '✗'} ${t.name}: ${t.detail}`);

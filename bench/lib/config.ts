@@ -26,6 +26,8 @@ export interface BenchConfig {
   floorParallel: number;
   /** Extra arguments for every acr-import run, e.g. "--concurrency 16". */
   acrArgs: string[];
+  /** BENCH_ACR_ENV: `NAME=value …` added to the environment of every acr-import run (the baseline's too). */
+  acrEnv: Record<string, string>;
   /** Per-run time limit. */
   timeoutMs: number;
   /** Write a --cpu-prof profile of every acr-import run into bench/results/profiles/. */
@@ -74,7 +76,13 @@ export function loadConfig(): BenchConfig {
     huge: { layerBytes: int('BENCH_HUGE_MIB', quick ? 300 : 1536) * MiB },
     floorParallel: Math.max(1, int('BENCH_FLOOR_PARALLEL', 8)),
     acrArgs: (process.env.BENCH_ACR_ARGS ?? '').split(/\s+/).filter(Boolean),
+    acrEnv: envPairs(process.env.BENCH_ACR_ENV),
     timeoutMs: int('BENCH_TIMEOUT_S', 600) * 1000,
     cpuProf: process.env.BENCH_CPU_PROF === '1',
   };
+}
+
+/** `NAME=value NAME2=value2` (from an environment variable) as an object. */
+export function envPairs(text: string | undefined): Record<string, string> {
+  return Object.fromEntries((text ?? '').split(/\s+/).filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 }

@@ -44,7 +44,7 @@ export interface AcrImportResult extends Measured {
   summary?: { blobs?: { copied: number; mounted: number; skipped: number }; targets?: { action: string }[]; bytesCopied?: number };
 }
 
-export async function runAcrImport(job: CopyJob, o: { extraArgs: string[]; timeoutMs: number; cpuProfDir?: string; debug?: boolean; bin?: string }): Promise<AcrImportResult> {
+export async function runAcrImport(job: CopyJob, o: { extraArgs: string[]; timeoutMs: number; cpuProfDir?: string; debug?: boolean; bin?: string; env?: Record<string, string> }): Promise<AcrImportResult> {
   const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
   if (o.cpuProfDir) mkdirSync(o.cpuProfDir, { recursive: true });
   const args = [
@@ -61,7 +61,7 @@ export async function runAcrImport(job: CopyJob, o: { extraArgs: string[]; timeo
     ...(o.debug ? ['--debug'] : []),
     ...o.extraArgs,
   ];
-  const r: AcrImportResult = await runChecked(process.execPath, args, { env: { ...process.env, NO_COLOR: '1' }, timeoutMs: o.timeoutMs, maxOutput: o.debug ? 64 * 1024 * 1024 : undefined });
+  const r: AcrImportResult = await runChecked(process.execPath, args, { env: { ...process.env, ...o.env, NO_COLOR: '1' }, timeoutMs: o.timeoutMs, maxOutput: o.debug ? 64 * 1024 * 1024 : undefined });
   try {
     r.summary = JSON.parse(r.stdout) as AcrImportResult['summary'];
   } catch {

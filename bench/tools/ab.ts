@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { buildFixture, startRecordingProxy, startRegistries, verifyCopy } from '../lib/lab.js';
 import { runMeasured } from '../lib/proc.js';
+import { envPairs } from '../lib/config.js';
 import { fmtMiB, fmtSeconds, median } from '../lib/stats.js';
 import type { FixtureSpec } from '../../test/harness/index.js';
 
@@ -33,7 +34,7 @@ try {
     for (const [name, bin] of (i % 2 ? [['B', binB], ['A', binA]] : [['A', binA], ['B', binB]]) as [string, string][]) {
       if (!delay) await runMeasured('sync', [], { rss: false });
       const repo = `ab-${scenario}/${name.toLowerCase()}-${i}`;
-      const extraEnv = Object.fromEntries((process.env[`AB_ENV_${name}`] ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      const extraEnv = envPairs(process.env[`AB_ENV_${name}`]);
       const r = await runMeasured(process.execPath, [bin, '--name', pt?.host ?? target.host, '--source', `${ps?.host ?? source.host}/${fx.repo}:v1`, '-t', `${repo}:v1`, '-q'], { env: { ...process.env, ...extraEnv } });
       if (r.code !== 0) throw new Error(r.stderr);
       await verifyCopy(target, repo, 'v1', fx.result.digest);

@@ -125,6 +125,9 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
   const setUp = (opts: Record<string, unknown>) => {
     console = new Console({ stream: stderr, env, quiet: Boolean(opts.quiet), debug: Boolean(opts.debug), color: opts.color !== false });
     json = opts.output === 'json';
+    // What a bug report needs first: which build, on which Node, with which Node flags.
+    const flags = process.execArgv.length ? ` (${process.execArgv.join(' ')})` : '';
+    console.debug(`acr-import ${VERSION} on Node ${process.version}${flags}, ${process.platform}/${process.arch}`);
   };
   const program = buildProgram(async (opts) => {
     setUp(opts);

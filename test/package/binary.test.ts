@@ -85,9 +85,11 @@ describe('the single executable', () => {
 
   it('imports an index between two registries', async () => {
     const target = uniqueRepo('pkg-bin-dst');
-    const r = await acrImport(['--name', htpasswd.host, '--source', `${open.host}/${sourceRepo}:v1`, '--image', `${target}:copied`, '--target-username', htpasswd.username, '--target-password', htpasswd.password]);
+    const r = await acrImport(['--name', htpasswd.host, '--source', `${open.host}/${sourceRepo}:v1`, '--image', `${target}:copied`, '--target-username', htpasswd.username, '--target-password', htpasswd.password, '--debug']);
     ok(r, 'import');
     expect(r.stderr).not.toMatch(/Warning/);
+    // The Node flags of sea-config.json apply (a small young generation: fewer page faults on big copies).
+    expect(r.stderr).toContain(`acr-import ${packageJson.version} on Node v${NODE.version} (--max-semi-space-size=1)`);
     await expectIndexCopied(`${htpasswd.host}/${target}:copied`, image, htpasswd);
   });
 
