@@ -3,7 +3,7 @@
 // and a target that rewrites what it receives (its answer's digest differs): an integrity error.
 import { createHash } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
-import { faults, getManifest, pushImage, putRawManifest, startProxy, stopAfterAll, uniqueRepo, MediaTypes, type FaultHook } from '../harness/index.js';
+import { failFirst, faults, getManifest, pushImage, putRawManifest, startProxy, stopAfterAll, uniqueRepo, MediaTypes, type FaultHook } from '../harness/index.js';
 import { MediaType, manifestMediaType } from '../../src/oci/media-types.js';
 import { engineClient } from './helpers.js';
 import { cli, expectExit, listTags, skopeoRaw } from '../import/helpers.js';
@@ -88,5 +88,38 @@ describe('a target that rewrites manifests', () => {
     expectExit(r, 9);
     expect(r.stderr).toContain(rewritten);
     expect(await listTags(open.url, dest)).toEqual([]);
+  });
+});
+
+describe('a manifest PUT refused with DIGEST_INVALID', () => {
+  // What Distribution answers when another push is re-linking one of the manifest's blobs at that
+  // moment (two copies of one image at once): the bytes are right, the registry misread a link.
+  const refused = faults.status(400, { body: JSON.stringify({ errors: [{ code: 'DIGEST_INVALID', message: 'provided digest did not match uploaded content' }] }) });
+
+  it('is sent again, the same bytes, and the copy completes', async () => {
+    const src = await pushImage(open, uniqueRepo('link-race/src'), 'v1', { kind: 'index', platforms: 2 });
+    const hook = failFirst(1, (r) => r.kind === 'manifest' && r.method === 'PUT', refused);
+    const proxy = await stopAfterAll(startProxy({ upstream: open.url, hook }));
+    const dst = uniqueRepo('link-race/dst');
+    const r = await cli(['-n', proxy.host, '--source', `${open.host}/${src.repo}:v1`, '-t', `${dst}:v1`]);
+    expectExit(r, 0);
+    expect(hook.count()).toBe(1);
+    const puts = proxy.requests.filter((q) => q.kind === 'manifest' && q.method === 'PUT');
+    // The refused one and its second try, then the rest: every manifest once more than refused.
+    expect(puts.filter((q) => q.status === 400)).toHaveLength(1);
+    expect(puts.filter((q) => q.status === 201)).toHaveLength(3);
+    expect(sha(await skopeoRaw(`${open.host}/${dst}:v1`))).toBe(src.digest);
+  });
+
+  it('fails with the registry\'s words once --retries are spent, and writes no tag', async () => {
+    const src = await pushImage(open, uniqueRepo('link-race/src'), 'v1', { kind: 'image' });
+    const proxy = await stopAfterAll(startProxy({ upstream: open.url, hook: (q) => (q.kind === 'manifest' && q.method === 'PUT' ? refused : undefined) }));
+    const dst = uniqueRepo('link-race/refused');
+    const r = await cli(['-n', proxy.host, '--source', `${open.host}/${src.repo}:v1`, '-t', `${dst}:v1`, '--retries', '2']);
+    // A digest the registry will not take: the integrity exit code.
+    expectExit(r, 9);
+    expect(r.stderr).toContain('DIGEST_INVALID');
+    expect(proxy.requests.filter((q) => q.kind === 'manifest' && q.method === 'PUT')).toHaveLength(3);
+    expect(await listTags(open.url, dst)).toEqual([]);
   });
 });

@@ -165,6 +165,18 @@ export class RegistryClient {
    * digest stored something else than was sent (it rewrote the manifest): an integrity error.
    */
   async putManifest(repo: string, ref: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
+    const budget = this.transport.retry.budget();
+    for (;;) {
+      try {
+        return await this.putManifestOnce(repo, ref, bytes, mediaType, signal);
+      } catch (err) {
+        if (signal?.aborted || !isLinkRace(err) || !budget.take()) throw err;
+        await backoff(this.transport.retry.delay(budget.taken), signal);
+      }
+    }
+  }
+
+  private async putManifestOnce(repo: string, ref: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
     const url = `/v2/${repo}/manifests/${ref}`;
     const res = await this.call({
       method: 'PUT',
@@ -802,4 +814,16 @@ class Slicer {
       this.source.resume();
     });
   }
+}
+
+/**
+ * A manifest PUT refused with 400 DIGEST_INVALID, when the bytes sent are the ones hashed: the
+ * registry misread one of the manifest's blobs. Distribution rewrites a blob's link file in place
+ * when another push uploads or mounts the same blob into the repository (two copies of one image
+ * at once), and a manifest checked at that moment reads an empty link (an invalid digest). Asked
+ * again once the other push is past it, the same bytes are taken; a manifest that really is
+ * refused fails the same way when the retries are spent.
+ */
+function isLinkRace(err: unknown): boolean {
+  return err instanceof RegistryError && err.status === 400 && err.code === 'DIGEST_INVALID';
 }
