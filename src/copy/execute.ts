@@ -7,9 +7,9 @@ import { setMaxListeners } from 'node:events';
 import type { ReadOnlyStorage, ReferrerIndexing, Storage, UploadSession } from '../content/storage.js';
 import { isForeignLayer, type Descriptor } from '../oci/media-types.js';
 import type { Transport } from '../transport/http.js';
-import { backoff, isRetryable, type RetryBudget } from '../transport/retry.js';
+import { isRetryable, type RetryBudget } from '../transport/retry.js';
 import type { BlobOutcome, EventSink } from './events.js';
-import type { ImportPlan, ManifestNode } from './plan.js';
+import { repositoriesWritten, type ImportPlan, type ManifestNode } from './plan.js';
 import type { PlannedReferrer } from './referrers.js';
 import { foreignLayerStream, type ForeignLayerPolicy } from './foreign-layers.js';
 import { SMALL_BLOB, smallRequests, transferLimits, type TransferLimits } from './limits.js';
@@ -57,12 +57,12 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
   const limits = o.limits ?? transferLimits(o.concurrency);
   const limitFor = (b: Descriptor) => (b.size <= SMALL_BLOB && !isForeignLayer(b) ? limits.small : limits.large);
   // A separate limiter for manifests: a manifest task waits on blob tasks, and sharing one limiter could deadlock.
-  const manifestLimit = pLimit(Math.max(2, smallRequests(o.concurrency)));
+  const manifestLimit = pLimit(smallRequests(o.concurrency));
   // Existence checks (HEADs) run ahead of the transfers on their own limiter: a transfer slot is
   // held only while bytes move. Planning may have asked them already.
   const probes = plan.probes ?? new TargetProbes(target, smallRequests(o.concurrency), o.signal);
   // A repository whose tags are in place still gets referrers it lacks.
-  const repositories = [...new Set(plan.targets.filter((t) => t.action !== 'unchanged' || plan.referrers.length).map((t) => t.repository))];
+  const repositories = repositoriesWritten(plan.targets, plan.referrers.length > 0);
   const copyable = new Set(plan.blobs.map((b) => b.digest));
   const taggedRepositories = new Set(plan.targets.filter((t) => t.action !== 'unchanged' && t.tag).map((t) => t.repository));
   // A repository that gets a tag receives the root's bytes with the tag, at the end: sending them
@@ -209,7 +209,9 @@ export async function executePlan(source: ReadOnlyStorage, target: Storage, plan
     const sourceStream = isForeignLayer(blob)
       ? (offset: number) => foreignLayerStream(blob, offset, signal, o.foreignLayers)
       : (offset: number) => source.fetchBlob(o.sourceRepository, blob, { offset, signal, budget });
-    await withRetries(o.transport, budget, signal, async (attempt) => {
+    // A whole-blob transfer that failed transiently (a dropped stream, a vanished session) starts
+    // over in a new session, drawing on the transfer's one budget.
+    await o.transport.retry.within(budget, signal, isRetryable, async (attempt) => {
       await target.pushBlob(repository, blob, sourceStream, {
         // The session a refused mount opened, with its OCI-Chunk-Min-Length; a new one after a failure.
         session: attempt === 1 ? session : undefined,
@@ -268,19 +270,4 @@ export function transferOrder(plan: Pick<ImportPlan, 'blobs' | 'manifests'>): De
   // Blobs no manifest lists (none in a plan from planImport) keep their place at the end.
   for (const b of plan.blobs) if (!order.has(b.digest)) order.set(b.digest, b);
   return [...order.values()];
-}
-
-/**
- * A whole-blob transfer that failed transiently (a dropped stream, a vanished session) starts
- * over in a new session, drawing on the transfer's one budget.
- */
-async function withRetries(transport: Transport, budget: RetryBudget, signal: AbortSignal, op: (attempt: number) => Promise<void>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await op(attempt);
-    } catch (err) {
-      if (signal.aborted || !isRetryable(err) || !budget.take()) throw err;
-      await backoff(transport.retry.delay(budget.taken), signal);
-    }
-  }
 }

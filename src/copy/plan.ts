@@ -95,6 +95,11 @@ export interface ImportPlan {
   probes?: TargetProbes;
 }
 
+/** The repositories a copy writes to: those whose tags it writes, and, when referrers follow, those whose tags are in place (they get the referrers they lack). */
+export function repositoriesWritten(targets: readonly TargetPlan[], withReferrers: boolean): string[] {
+  return [...new Set(targets.filter((t) => t.action !== 'unchanged' || withReferrers).map((t) => t.repository))];
+}
+
 /** Indexes nested deeper than this are refused: real images nest one or two levels. */
 export const MAX_INDEX_DEPTH = 8;
 /** ACR import's limits: 50 manifests per image from any source, 2 GiB per layer from public registries. */
@@ -142,10 +147,13 @@ export async function planImport(source: ReadOnlyStorage, target: ReadOnlyStorag
 
   // Manifests are small requests: twice --concurrency at a time (see limits.ts).
   const limit = pLimit(smallRequests(o.concurrency));
-  // The repositories execution writes to (those whose tags are in place still get new referrers).
-  const repositories = [...new Set(targets.filter((t) => t.action !== 'unchanged' || o.includeReferrers).map((t) => t.repository))];
+  // Asked of every repository execution may write to: referrers are not found yet, so those whose
+  // tags are in place count when referrers are asked for.
+  const repositories = repositoriesWritten(targets, Boolean(o.includeReferrers));
   const askAhead = (blobs: Descriptor[]) => {
-    for (const repository of o.probes ? repositories : []) for (const b of blobs) if (o.includeForeignLayers || !isForeignLayer(b)) void o.probes!.blob(repository, b.digest);
+    const probes = o.probes;
+    if (!probes) return;
+    for (const repository of repositories) for (const b of blobs) if (o.includeForeignLayers || !isForeignLayer(b)) void probes.blob(repository, b.digest);
   };
   const budget = new ManifestBudget(o, chosen.digest);
   const seen = new Map<string, Promise<ManifestNode>>();

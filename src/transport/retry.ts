@@ -123,6 +123,21 @@ export class RetryPolicy {
     return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   }
 
+  /**
+   * Runs `op` until it succeeds, fails with what `worthAnother` refuses, or `budget` is spent,
+   * backing off between tries; a fired `signal` ends it at once.
+   */
+  async within<T>(budget: RetryBudget, signal: AbortSignal | undefined, worthAnother: (err: unknown) => boolean, op: (attempt: number) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op(attempt);
+      } catch (err) {
+        if (signal?.aborted || !worthAnother(err) || !budget.take()) throw err;
+        await backoff(this.delay(budget.taken), signal);
+      }
+    }
+  }
+
   /** A budget of retries for one whole operation: --retries of them. */
   budget(): RetryBudget {
     return new RetryBudget(this.options.maxAttempts - 1);

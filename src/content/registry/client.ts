@@ -112,15 +112,12 @@ export class RegistryClient {
   /** GET a manifest's exact bytes, hashed here (a tag's Docker-Content-Digest is not trusted). */
   async getManifest(repo: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
     const budget = this.transport.retry.budget();
-    for (;;) {
-      try {
-        return await this.getManifestOnce(repo, ref, signal, budget);
-      } catch (err) {
-        // A body cut short (a reset, a clean close with or without a length) is asked for again,
-        // within the one budget; any other failure is final.
-        if (signal?.aborted || !(err instanceof ManifestBodyBroken) || !budget.take()) throw err instanceof ManifestBodyBroken ? err.final : err;
-        await backoff(this.transport.retry.delay(budget.taken), signal);
-      }
+    try {
+      // A body cut short (a reset, a clean close with or without a length) is asked for again,
+      // within the one budget; any other failure is final.
+      return await this.transport.retry.within(budget, signal, (err) => err instanceof ManifestBodyBroken, () => this.getManifestOnce(repo, ref, signal, budget));
+    } catch (err) {
+      throw err instanceof ManifestBodyBroken ? err.final : err;
     }
   }
 
@@ -165,15 +162,7 @@ export class RegistryClient {
    * digest stored something else than was sent (it rewrote the manifest): an integrity error.
    */
   async putManifest(repo: string, ref: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
-    const budget = this.transport.retry.budget();
-    for (;;) {
-      try {
-        return await this.putManifestOnce(repo, ref, bytes, mediaType, signal);
-      } catch (err) {
-        if (signal?.aborted || !isLinkRace(err) || !budget.take()) throw err;
-        await backoff(this.transport.retry.delay(budget.taken), signal);
-      }
-    }
+    return this.transport.retry.within(this.transport.retry.budget(), signal, isLinkRace, () => this.putManifestOnce(repo, ref, bytes, mediaType, signal));
   }
 
   private async putManifestOnce(repo: string, ref: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
