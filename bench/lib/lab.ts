@@ -2,6 +2,7 @@
 // target), optional recording / delaying proxies in front of them, images pushed into the source
 // with the test harness, and their blobs and manifests exported to files for the floor.
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +25,11 @@ export interface Fixture {
 export async function startRegistries(): Promise<{ source: RunningRegistry; target: RunningRegistry }> {
   const [source, target] = await Promise.all([startRegistry({ startTimeoutMs: 30_000 }), startRegistry({ startTimeoutMs: 30_000 })]);
   return { source, target };
+}
+
+/** The pid of a registry's own process: setpriv execs it, so the newest match of its config path is the registry. */
+export function registryPid(r: RunningRegistry): number {
+  return Math.max(...execFileSync('pgrep', ['-f', r.configPath], { encoding: 'utf8' }).trim().split('\n').map(Number));
 }
 
 /** A proxy that records every request and, with `delayMs`, holds each one that long first. */

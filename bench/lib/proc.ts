@@ -91,9 +91,8 @@ export async function runMeasured(cmd: string, args: string[], o: RunOptions = {
       const text = await readFile(`${dir}/status`, 'utf8').catch(() => '');
       const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(text);
       if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
-      // utime and stime, in clock ticks (USER_HZ, 100 on Linux), fields 14 and 15 of stat.
-      const stat = (await readFile(`${dir}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.split(' ');
-      if (stat) polledCpu = Math.max(polledCpu, (Number(stat[11]) + Number(stat[12])) * 10);
+      const cpu = statCpuMs(await readFile(`${dir}/stat`, 'utf8').catch(() => ''));
+      if (cpu !== undefined) polledCpu = Math.max(polledCpu, cpu);
     };
     poller = setInterval(() => void poll(), 20);
   }
@@ -129,4 +128,15 @@ export async function runChecked(cmd: string, args: string[], o: RunOptions = {}
     throw new Error(`${cmd} ${args.join(' ')} exited with ${r.code ?? r.signal}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`);
   }
   return r;
+}
+
+/** User + system CPU ms in a /proc/<pid>/stat line: utime and stime, fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux). */
+export function statCpuMs(stat: string): number | undefined {
+  const f = stat.split(') ')[1]?.split(' ');
+  return f ? (Number(f[11]) + Number(f[12])) * 10 : undefined;
+}
+
+/** CPU ms a running process has used so far. */
+export function processCpuMs(pid: number): number {
+  return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'))!;
 }

@@ -6,37 +6,26 @@
 // one more process costs on this machine, whatever copies. Not part of `npm run bench`.
 //   npx tsx bench/tools/cpu-split.ts [layerMiB] [runs]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFixture, startRegistries, verifyCopy } from '../lib/lab.js';
+import { buildFixture, registryPid, startRegistries, verifyCopy } from '../lib/lab.js';
+import { processCpuMs as cpuMs } from '../lib/proc.js';
 import { runAcrImport, runSkopeo } from '../lib/contenders.js';
 import { floorPush } from '../lib/floor.js';
 import { runCurlRelay, runNodeRelay, type NodeRelayKind } from '../lib/relays.js';
 import { fmtSeconds, median } from '../lib/stats.js';
-import type { RunningRegistry } from '../../test/harness/index.js';
 
 const MiB = 1024 * 1024;
 const layerMiB = Number(process.argv[2] ?? 128);
 const runs = Number(process.argv[3] ?? 2);
-const TICK = 100; // USER_HZ
-
-function pidOf(r: RunningRegistry): number {
-  const out = execFileSync('pgrep', ['-f', r.configPath], { encoding: 'utf8' }).trim().split('\n').map(Number);
-  // setpriv execs the registry, so the newest match is the registry itself.
-  return Math.max(...out);
-}
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / TICK;
-}
 
 const work = mkdtempSync(join(tmpdir(), 'acr-import-cpu-'));
 const { source, target } = await startRegistries();
 try {
   const fx = await buildFixture(source, 'cpu/bw', 'v1', { kind: 'index', platforms: 4, layersPerImage: 2, layerSize: layerMiB * MiB }, work);
-  const sp = pidOf(source);
-  const tp = pidOf(target);
+  const sp = registryPid(source);
+  const tp = registryPid(target);
   const contenders = ['acr-import', 'skopeo', 'floor', 'relay-curl', 'relay-undici', 'relay-http', 'relay-http+sha256'];
   const rows = new Map(contenders.map((c) => [c, { wall: [] as number[], own: [] as number[], src: [] as number[], tgt: [] as number[] }]));
   for (let i = 0; i < runs; i++) {

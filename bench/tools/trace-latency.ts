@@ -3,18 +3,12 @@
 // start-up (spawn to first request), planning (to the first blob check), transfers (to the last
 // blob upload), manifests by digest, and the tag. Not part of the bench.
 //   npx tsx bench/tools/trace-latency.ts [platforms] [delayMs] [extra acr-import args…]
-import { pushImage } from '../../test/harness/index.js';
-import { startRecordingProxy, startRegistries } from '../lib/lab.js';
+import { pushImage, type RunningRegistry } from '../../test/harness/index.js';
+import { registryPid, startRecordingProxy, startRegistries } from '../lib/lab.js';
 import { runAcrImport } from '../lib/contenders.js';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { processCpuMs } from '../lib/proc.js';
 
-/** CPU ms of a registry's process (setpriv execs it: the newest match is the registry itself). */
-const registryCpu = (configPath: string): number => {
-  const pid = Math.max(...execFileSync('pgrep', ['-f', configPath], { encoding: 'utf8' }).trim().split('\n').map(Number));
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-};
+const registryCpu = (r: RunningRegistry): number => processCpuMs(registryPid(r));
 
 const platforms = Number(process.argv[2] ?? 40);
 const delay = Number(process.argv[3] ?? 25);
@@ -27,11 +21,11 @@ try {
   for (let i = 0; i < 2; i++) {
     ps.clear();
     pt.clear();
-    const cpu0 = { source: registryCpu(source.configPath), target: registryCpu(target.configPath), proxies: process.cpuUsage() };
+    const cpu0 = { source: registryCpu(source), target: registryCpu(target), proxies: process.cpuUsage() };
     const t0 = Date.now();
     const r = await runAcrImport({ sourceHost: ps.host, targetHost: pt.host, repo: 'trace/img', tag: 'v1', targetRepo: `trace/out${i}` }, { extraArgs: extra, timeoutMs: 120_000, cpuProfDir: process.env.TRACE_PROF });
     const proxies = process.cpuUsage(cpu0.proxies);
-    console.log(`  CPU ms: acr-import ${r.cpuMs}, source registry ${registryCpu(source.configPath) - cpu0.source}, target registry ${registryCpu(target.configPath) - cpu0.target}, both proxies (this process) ${((proxies.user + proxies.system) / 1000).toFixed(0)}`);
+    console.log(`  CPU ms: acr-import ${r.cpuMs}, source registry ${registryCpu(source) - cpu0.source}, target registry ${registryCpu(target) - cpu0.target}, both proxies (this process) ${((proxies.user + proxies.system) / 1000).toFixed(0)}`);
     const all = [...ps.requests.map((x) => ({ ...x, side: 'S' })), ...pt.requests.map((x) => ({ ...x, side: 'T' }))].sort((a, b) => a.startedAt - b.startedAt);
     const first = all[0]!.startedAt;
     const last = Math.max(...all.map((x) => x.startedAt + x.durationMs));
