@@ -2,7 +2,7 @@
 // partial copy, foreign layers, and a dry run that writes nothing. A recording proxy in front of the
 // target sees every request.
 import { describe, expect, inject, it } from 'vitest';
-import { fetchForeignRequests, pushImage, putBlob, putRawManifest, startProxy, stopAfterAll, uniqueRepo, type RecordedRequest } from '../harness/index.js';
+import { faults, fetchForeignRequests, pushImage, putBlob, putRawManifest, startProxy, stopAfterAll, uniqueRepo, type RecordedRequest } from '../harness/index.js';
 import { blobStatus, blobUploads, cli, deleteManifest, describeRequests, expectExit, expectNoStack, listTags, rawManifest, skopeoCopyAll, skopeoRaw } from './helpers.js';
 
 const open = inject('openRegistry');
@@ -179,6 +179,24 @@ describe('round trips', () => {
     const puts = run.filter((q) => q.kind === 'manifest' && q.method === 'PUT').map((q) => q.reference);
     expect(puts, describeRequests(run)).toEqual([gone, 'v1']);
     expect(blobUploads(run)).toEqual([]);
+    expect((await skopeoRaw(`${open.host}/${dst}:v1`)).equals(src.bytes)).toBe(true);
+    await skopeoCopyAll(`${open.host}/${dst}:v1`);
+  });
+
+  it('a target that denies having its blobs gets them, and the manifests that list them, again: identical bytes', async () => {
+    const src = await pushImage(token, uniqueRepo('trips/deny-src'), 'v1', { kind: 'index', platforms: 2 });
+    const dst = uniqueRepo('trips/deny');
+    expectExit(await cli(['-n', open.host, '--source', `${token.host}/${src.repo}:v1`, '-t', `${dst}:v1`]), 0);
+    await deleteManifest(open.url, dst, src.digest);
+    // Every blob HEAD answers 404 although every blob is there.
+    const denying = await stopAfterAll(startProxy({ upstream: open.url, hook: (q) => (q.kind === 'blob' && q.method === 'HEAD' ? faults.status(404, { body: '' }) : undefined) }));
+    const r = await cli(['-n', denying.host, '--source', `${token.host}/${src.repo}:v1`, '-t', `${dst}:v1`, '-o', 'json']);
+    expectExit(r, 0);
+    expect(r.json().blobs).toMatchObject({ copied: src.blobs.length, skipped: 0 });
+    // Its children were not asked for (their blobs seemed missing) and went up again, then the index.
+    const run = forRepo(dst, denying.requests);
+    expect(run.filter((q) => q.kind === 'manifest' && q.method === 'HEAD').map((q) => q.reference)).toEqual(['v1']);
+    expect(run.filter((q) => q.kind === 'manifest' && q.method === 'PUT').map((q) => q.reference).sort()).toEqual([...src.children.map((c) => c.digest), 'v1'].sort());
     expect((await skopeoRaw(`${open.host}/${dst}:v1`)).equals(src.bytes)).toBe(true);
     await skopeoCopyAll(`${open.host}/${dst}:v1`);
   });
